@@ -1,0 +1,117 @@
+import { DataType, type Field, type RecordBatch, type Schema, type Vector } from 'apache-arrow';
+import { DataError, where } from '../errors.js';
+
+/**
+ * Which columns of a schema are the features and which is the label, and how to copy a record
+ * batch of them into row-major float32 features and class-index labels.
+ */
+export interface ColumnPlan {
+  file: string;
+  features: { name: string; index: number }[];
+  label: { name: string; index: number; kind: 'int' | 'bool' | 'float' };
+}
+
+/** Integer, float and bool columns can be features. */
+export function isNumeric(type: DataType): boolean {
+  return DataType.isInt(type) || DataType.isFloat(type) || DataType.isBool(type);
+}
+
+export function planColumns(file: string, schema: Schema, label: string, features?: readonly string[]): ColumnPlan {
+  const names = schema.fields.map((f) => f.name);
+  const find = (name: string, role: string): { field: Field; index: number } => {
+    const index = names.indexOf(name);
+    if (index < 0) {
+      throw new DataError(role === 'label' ? 'E_NO_LABEL' : 'E_NO_COLUMN',
+        `${where(file)}: no ${role} column ${JSON.stringify(name)} (columns: ${names.join(', ')})`);
+    }
+    return { field: schema.fields[index]!, index };
+  };
+  const lab = find(label, 'label');
+  const t = lab.field.type;
+  if (!(DataType.isInt(t) || DataType.isBool(t) || DataType.isFloat(t))) {
+    throw new DataError('E_LABEL_TYPE', `${where(file, label)}: label column has type ${t} (quiver takes integer or bool labels)`);
+  }
+  const kind = DataType.isInt(t) ? 'int' : DataType.isBool(t) ? 'bool' : 'float';
+  let chosen: { name: string; index: number }[];
+  if (features !== undefined) {
+    chosen = features.map((name) => {
+      const { field, index } = find(name, 'feature');
+      if (name === label) throw new DataError('E_CONFIG', `${where(file, name)}: the label column cannot also be a feature`);
+      if (!isNumeric(field.type)) {
+        throw new DataError('E_NON_NUMERIC', `${where(file, name)}: feature column has type ${field.type}, not a number`);
+      }
+      return { name, index };
+    });
+  } else {
+    chosen = schema.fields
+      .map((f, index) => ({ name: f.name, index, type: f.type }))
+      .filter((f) => f.name !== label && isNumeric(f.type))
+      .map(({ name, index }) => ({ name, index }));
+  }
+  if (chosen.length === 0) throw new DataError('E_NO_FEATURES', `${where(file)}: no numeric feature columns besides the label ${JSON.stringify(label)}`);
+  return { file, features: chosen, label: { name: label, index: lab.index, kind } };
+}
+
+/** Checks that a later file (the test set) has the training file's columns. */
+export function checkSameColumns(plan: ColumnPlan, other: ColumnPlan): void {
+  const a = plan.features.map((f) => f.name).join(',');
+  const b = other.features.map((f) => f.name).join(',');
+  if (a !== b) {
+    throw new DataError('E_COLUMNS_MISMATCH', `${where(other.file)}: feature columns ${b} differ from the training data's ${a}`);
+  }
+}
+
+/** A column's values as numbers, with typed-array speed where the type allows it. */
+function numbers(v: Vector): ArrayLike<number> {
+  if (DataType.isFloat(v.type) && v.type.precision !== 0 /* HALF is stored as uint16 */) return v.toArray() as ArrayLike<number>;
+  if (DataType.isInt(v.type) && v.type.bitWidth < 64) return v.toArray() as ArrayLike<number>;
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) { const x = v.get(i) as unknown; out[i] = x === null ? NaN : Number(x); }
+  return out;
+}
+
+/** The first row of `v` that is null, or -1. */
+function firstNull(v: Vector): number {
+  if (v.nullCount === 0) return -1;
+  for (let i = 0; i < v.length; i++) if (!v.isValid(i)) return i;
+  return -1;
+}
+
+/**
+ * Copies the batch's rows into features (row-major, from row `at` on) and labels. `firstRow` is
+ * the batch's first row in the file, for messages. Labels must be class indices in [0, classes)
+ * when `classes` is given; returns the largest label seen.
+ */
+export function copyBatch(plan: ColumnPlan, batch: RecordBatch, firstRow: number,
+                          features: Float32Array, labels: Float32Array, at: number, classes?: number): number {
+  const n = plan.features.length;
+  const rows = batch.numRows;
+  plan.features.forEach((f, j) => {
+    const col = batch.getChildAt(f.index)!;
+    const nul = firstNull(col);
+    if (nul >= 0) throw new DataError('E_NULL', `${where(plan.file, f.name, firstRow + nul)}: null feature value`);
+    const values = numbers(col);
+    for (let r = 0; r < rows; r++) {
+      const v = values[r]!;
+      if (!Number.isFinite(v)) {
+        throw new DataError('E_NOT_FINITE', `${where(plan.file, f.name, firstRow + r)}: feature value ${v} (NaN and ±Infinity cannot be trained on)`);
+      }
+      features[(at + r) * n + j] = v;
+    }
+  });
+  const col = batch.getChildAt(plan.label.index)!;
+  const nul = firstNull(col);
+  if (nul >= 0) throw new DataError('E_NULL_LABEL', `${where(plan.file, plan.label.name, firstRow + nul)}: null label`);
+  const values = numbers(col);
+  let max = 0;
+  for (let r = 0; r < rows; r++) {
+    const v = values[r]!;
+    if (!Number.isInteger(v) || v < 0 || (classes !== undefined && v >= classes)) {
+      const expected = classes !== undefined ? `one of the task's classes 0..${classes - 1}` : 'a class index (an integer >= 0)';
+      throw new DataError('E_LABEL_RANGE', `${where(plan.file, plan.label.name, firstRow + r)}: label ${v} is not ${expected}`);
+    }
+    if (v > max) max = v;
+    labels[at + r] = v;
+  }
+  return max;
+}

@@ -1,0 +1,178 @@
+import { Observable, lastValueFrom, toArray } from 'rxjs';
+import { ConfigError, DivergenceError } from '../errors.js';
+import { Model } from '../nn/model.js';
+import { optimizerSlots, sgd, type OptimizerSpec } from '../nn/optimizers.js';
+import { Prng } from '../nn/prng.js';
+import { Arena, layoutArena } from '../workers/arena.js';
+import { InlineEngine, type StepEngine } from '../workers/engine.js';
+import type { Dataset } from './dataset.js';
+
+export interface FitOptions {
+  /** Passes over the training data; 100, the seed's. */
+  epochs?: number;
+  /** Rows per step, or 'full' for the whole data set per step (the seed's recipe; Keras defaults to 32). */
+  batchSize?: number | 'full';
+  /** sgd({ learningRate: 0.01 }) unless given. */
+  optimizer?: OptimizerSpec;
+  /** Seeds the shuffle of rows between epochs. */
+  seed?: number;
+  /** Rows per micro-shard, each with its own gradient slot; fixed, never derived from the worker count. */
+  microBatch?: number;
+  /** Evaluated once after the last update, for the end event's testLoss and testAccuracy. */
+  validationData?: Dataset;
+  /** Stops training after the current step. */
+  signal?: AbortSignal;
+}
+
+export interface EpochEvent {
+  event: 'epoch';
+  epoch: number;
+  /** Mean loss of this epoch's forward passes, each before its step's update. */
+  loss: number;
+  trainAccuracy: number;
+}
+
+export interface EndEvent {
+  event: 'end';
+  epochs: number;
+  /** Mean loss and accuracy over the training data with the final weights. */
+  loss: number;
+  trainAccuracy: number;
+  testLoss?: number;
+  testAccuracy?: number;
+  /** Wall time from the first step to the last update. */
+  seconds: number;
+}
+
+export type TrainEvent = EpochEvent | EndEvent;
+
+export interface History {
+  epochs: EpochEvent[];
+  end: EndEvent;
+}
+
+/** Fast enough to beat a pool round trip on this machine; see DESIGN.md "A step". */
+export const DEFAULT_MICRO_BATCH = 256;
+
+interface Resolved {
+  epochs: number;
+  batchRows: number;
+  optimizer: OptimizerSpec;
+  seed: number;
+  microBatch: number;
+}
+
+function resolve(data: Dataset, o: FitOptions): Resolved {
+  const epochs = o.epochs ?? 100;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError('E_CONFIG', `epochs must be a positive integer (got ${epochs})`);
+  const batch = o.batchSize ?? 'full';
+  if (batch !== 'full' && (!Number.isInteger(batch) || batch < 1)) {
+    throw new ConfigError('E_CONFIG', `batchSize must be a positive integer or "full" (got ${batch})`);
+  }
+  const microBatch = o.microBatch ?? DEFAULT_MICRO_BATCH;
+  if (!Number.isInteger(microBatch) || microBatch < 1) throw new ConfigError('E_CONFIG', `microBatch must be a positive integer (got ${microBatch})`);
+  const seed = o.seed ?? 42;
+  if (!Number.isInteger(seed)) throw new ConfigError('E_CONFIG', `seed must be an integer (got ${seed})`);
+  return {
+    epochs, seed, microBatch,
+    batchRows: batch === 'full' ? data.rows : Math.min(batch, data.rows),
+    optimizer: o.optimizer ?? sgd(),
+  };
+}
+
+function checkFits(model: Model, data: Dataset): void {
+  if (data.featureNames.length !== model.spec.inputs) {
+    throw new ConfigError('E_SHAPE', `file ${data.file}: ${data.featureNames.length} feature columns, but the model takes ${model.spec.inputs} inputs`);
+  }
+  if (data.classes > model.spec.classes) {
+    throw new ConfigError('E_SHAPE', `file ${data.file}: labels go up to ${data.classes - 1}, but the model has ${model.spec.classes} classes`);
+  }
+}
+
+/**
+ * Trains `model` on `data`, emitting an epoch event per epoch and an end event; the model's
+ * parameters hold the final weights when the end event is emitted. Unsubscribing stops
+ * training after the current step.
+ */
+export function train(model: Model, data: Dataset, options: FitOptions = {}): Observable<TrainEvent> {
+  return new Observable<TrainEvent>((subscriber) => {
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    options.signal?.addEventListener('abort', onAbort);
+    run(model, data, options, stop.signal, (e) => subscriber.next(e))
+      .then(() => subscriber.complete(), (e: unknown) => subscriber.error(e))
+      .finally(() => options.signal?.removeEventListener('abort', onAbort));
+    return () => stop.abort();
+  });
+}
+
+/** Keras's fit: trains and resolves with the history once the last update is done. */
+export async function fit(model: Model, data: Dataset, options: FitOptions = {}): Promise<History> {
+  const events = await lastValueFrom(train(model, data, options).pipe(toArray()));
+  const end = events[events.length - 1];
+  return { epochs: events.filter((e): e is EpochEvent => e.event === 'epoch'), end: end as EndEvent };
+}
+
+async function run(model: Model, data: Dataset, options: FitOptions, signal: AbortSignal,
+                   emit: (e: TrainEvent) => void): Promise<void> {
+  checkFits(model, data);
+  const o = resolve(data, options);
+  const layout = layoutArena(model.spec, {
+    batchRows: o.batchRows, microBatch: Math.min(o.microBatch, o.batchRows), workers: 1,
+    optimizerSlots: optimizerSlots(o.optimizer),
+  });
+  const arena = Arena.allocate(model.spec, layout);
+  const engine: StepEngine = new InlineEngine(arena);
+  let current = 0;
+  arena.params(current).set(model.params);
+  const rng = new Prng((o.seed ^ 0x9e3779b9) >>> 0); // a stream of its own, apart from the initializers'
+  const order = Uint32Array.from({ length: data.rows }, (_, i) => i);
+  const shuffle = o.batchRows < data.rows;
+  const n = model.spec.inputs;
+  const started = performance.now();
+  let completed = 0;
+  let epochsDone = 0;
+  try {
+    for (let epoch = 0; epoch < o.epochs && !signal.aborted; epoch++) {
+      if (shuffle) rng.shuffle(order);
+      let loss = 0;
+      let correct = 0;
+      for (let start = 0, step = 0; start < data.rows; start += o.batchRows, step++) {
+        const rows = Math.min(o.batchRows, data.rows - start);
+        const inputSlot = completed % 2;
+        const slot = arena.input(inputSlot);
+        for (let r = 0; r < rows; r++) {
+          const src = order[start + r]!;
+          slot.features.set(data.features.subarray(src * n, (src + 1) * n), r * n);
+          slot.labels[r] = data.labels[src]!;
+        }
+        const result = await engine.step({ inputSlot, rows, paramBuffer: current, optimizer: o.optimizer });
+        if (!Number.isFinite(result.loss)) {
+          throw new DivergenceError('E_DIVERGED',
+            `the loss became ${result.loss} at epoch ${epoch}, step ${step}: lower --lr (now ${o.optimizer.learningRate})`);
+        }
+        current = 1 - current; // the step finished: its output buffer becomes the parameters
+        completed++;
+        loss += result.loss;
+        correct += result.correct;
+      }
+      epochsDone++;
+      emit({ event: 'epoch', epoch, loss: loss / data.rows, trainAccuracy: correct / data.rows });
+      await new Promise((resolve) => setImmediate(resolve)); // let signals and I/O in between epochs
+    }
+    const seconds = (performance.now() - started) / 1000;
+    model.params.set(arena.params(current));
+    const final = model.evaluate(data.features, data.labels, data.rows);
+    const end: EndEvent = { event: 'end', epochs: epochsDone, loss: final.loss, trainAccuracy: final.accuracy, seconds };
+    if (options.validationData !== undefined) {
+      const v = options.validationData;
+      checkFits(model, v);
+      const test = model.evaluate(v.features, v.labels, v.rows);
+      end.testLoss = test.loss;
+      end.testAccuracy = test.accuracy;
+    }
+    emit(end);
+  } finally {
+    await engine.close();
+  }
+}
