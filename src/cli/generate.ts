@@ -7,36 +7,8 @@
  * quiver generate --out train.arrow --rows 100000 --features 20 --informative 10 --seed 7
  */
 import type { Command } from 'commander';
-import { ConfigError } from '../errors.js';
 import { writeClassificationArrow } from '../io/generate.js';
-
-const INTEGER = /^[+-]?\d+$/;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-
-function notA(flag: string, what: string, value: string): ConfigError {
-  return new ConfigError('E_CONFIG', `generate: ${flag} must be ${what} (got ${JSON.stringify(value)})`);
-}
-
-/** A commander parser for an integer flag that is at least `min`. */
-function integerAtLeast(flag: string, min: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value.trim());
-    if (!INTEGER.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw notA(flag, `an integer >= ${min}`, value);
-    return n;
-  };
-}
-
-/** A commander parser for a decimal flag in [min, max]. */
-function decimalIn(flag: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value.trim());
-    if (!DECIMAL.test(value.trim()) || !Number.isFinite(n) || n < min || n > max) {
-      const range = max === Infinity ? `>= ${min}` : `between ${min} and ${max}`;
-      throw notA(flag, `a number ${range}`, value);
-    }
-    return n;
-  };
-}
+import { decimalIn, integerAtLeast } from './args.js';
 
 interface GenerateFlags {
   out: string;

@@ -268,6 +268,7 @@ export async function writeClassificationArrow(path: string, options: MakeClassi
     }
     writer.close(); // queues the footer and ends the queue
     await writeFully(file, await take(queue, Infinity));
+    await file.sync(); // as writeFileAtomic does: the bytes are on disk before the name is
     await file.close();
     await rename(temp, path).catch((err: unknown) => { throw cannotWrite(path, err); });
   } catch (err) {
