@@ -7,10 +7,11 @@
  * times; the products are the same as the naive `gemm` in ./gemm.ts, which the tests hold them to.
  * JavaScript accumulates in float64 and rounds once per stored element.
  */
+import type { Floats } from './types.js';
 
 /** out (m,n) = x (m,k) · wᵀ + b, with w (n,k), b (n) or null. */
-export function denseForward(out: Float32Array, x: Float32Array, w: Float32Array,
-                             b: Float32Array | null, m: number, n: number, k: number): void {
+export function denseForward(out: Floats, x: Floats, w: Floats,
+                             b: Floats | null, m: number, n: number, k: number): void {
   const n4 = n - (n % 4);
   for (let i = 0; i < m; i++) {
     const xi = i * k;
@@ -46,8 +47,8 @@ export function denseForward(out: Float32Array, x: Float32Array, w: Float32Array
  * dw (n,k) += dyᵀ (n,m) · x (m,k)
  * db (n)   += Σ_rows dy                  (skipped when db is null)
  */
-export function denseBackward(dx: Float32Array | null, dw: Float32Array, db: Float32Array | null,
-                              dy: Float32Array, x: Float32Array, w: Float32Array,
+export function denseBackward(dx: Floats | null, dw: Floats, db: Floats | null,
+                              dy: Floats, x: Floats, w: Floats,
                               m: number, n: number, k: number): void {
   // dw: four rows of x at a time, so each dw element is loaded and stored once per four rows.
   const m4 = m - (m % 4);

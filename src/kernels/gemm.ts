@@ -5,7 +5,8 @@
  * out (m,n) = op(a) (m,k) · op(b) (k,n)  [+ out when accumulate]
  * op(a) = a (m,k), or aᵀ when transA (a stored (k,m)); op(b) = b (k,n), or bᵀ when transB (b stored (n,k)).
  */
-export function gemm(out: Float32Array, a: Float32Array, b: Float32Array,
+import type { Floats } from './types.js';
+export function gemm(out: Floats, a: Floats, b: Floats,
                      m: number, n: number, k: number,
                      transA: boolean, transB: boolean, accumulate: boolean): void {
   for (let i = 0; i < m; i++) {

@@ -4,13 +4,14 @@
  * `scale` (1/B for the mean loss over a global batch of B rows). Labels are class indices held
  * as float32 (exact up to 2²⁴).
  */
+import type { Floats } from './types.js';
 
 /**
  * Binary cross-entropy of z = logit, y ∈ {0,1}:
  *   −y·log σ(z) − (1−y)·log(1 − σ(z)) = max(z,0) − z·y + log(1 + e^(−|z|))
  * which never takes the log of 0 nor overflows exp. d/dz = σ(z) − y.
  */
-export function binaryCrossentropyForward(logits: Float32Array, labels: Float32Array, m: number): number {
+export function binaryCrossentropyForward(logits: Floats, labels: Floats, m: number): number {
   let sum = 0;
   for (let i = 0; i < m; i++) {
     const z = logits[i]!;
@@ -18,7 +19,7 @@ export function binaryCrossentropyForward(logits: Float32Array, labels: Float32A
   }
   return sum;
 }
-export function binaryCrossentropyBackward(dlogits: Float32Array, logits: Float32Array, labels: Float32Array,
+export function binaryCrossentropyBackward(dlogits: Floats, logits: Floats, labels: Floats,
                                            m: number, scale: number): void {
   for (let i = 0; i < m; i++) {
     const z = logits[i]!;
@@ -27,7 +28,7 @@ export function binaryCrossentropyBackward(dlogits: Float32Array, logits: Float3
   }
 }
 /** Rows whose logit is on the side of its label (σ(z) > 0.5 ⇔ z > 0 predicts class 1). */
-export function binaryCorrect(logits: Float32Array, labels: Float32Array, m: number): number {
+export function binaryCorrect(logits: Floats, labels: Floats, m: number): number {
   let correct = 0;
   for (let i = 0; i < m; i++) if ((logits[i]! > 0 ? 1 : 0) === labels[i]) correct++;
   return correct;
@@ -37,7 +38,7 @@ export function binaryCorrect(logits: Float32Array, labels: Float32Array, m: num
  * Sparse categorical cross-entropy over logits (m,k), label c: log Σ_j e^(z_j) − z_c, with the
  * row maximum subtracted first. d/dz_j = softmax(z)_j − [j = c].
  */
-export function sparseCategoricalCrossentropyForward(logits: Float32Array, labels: Float32Array,
+export function sparseCategoricalCrossentropyForward(logits: Floats, labels: Floats,
                                                      m: number, k: number): number {
   let sum = 0;
   for (let i = 0; i < m; i++) {
@@ -50,8 +51,8 @@ export function sparseCategoricalCrossentropyForward(logits: Float32Array, label
   }
   return sum;
 }
-export function sparseCategoricalCrossentropyBackward(dlogits: Float32Array, logits: Float32Array,
-                                                      labels: Float32Array, m: number, k: number,
+export function sparseCategoricalCrossentropyBackward(dlogits: Floats, logits: Floats,
+                                                      labels: Floats, m: number, k: number,
                                                       scale: number): void {
   for (let i = 0; i < m; i++) {
     const o = i * k;
@@ -66,7 +67,7 @@ export function sparseCategoricalCrossentropyBackward(dlogits: Float32Array, log
   }
 }
 /** Rows whose largest logit is at their label (the first maximum wins ties, as argmax does). */
-export function argmaxCorrect(logits: Float32Array, labels: Float32Array, m: number, k: number): number {
+export function argmaxCorrect(logits: Floats, labels: Floats, m: number, k: number): number {
   let correct = 0;
   for (let i = 0; i < m; i++) {
     const o = i * k;

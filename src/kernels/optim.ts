@@ -3,12 +3,13 @@
  * read the parameters of the last completed step from `pIn` and write the new ones to `pOut`,
  * the other of the two parameter buffers, so a step that fails midway never leaves a mix.
  */
+import type { Floats } from './types.js';
 
 /**
  * SGD with momentum as PyTorch defines it (torch.optim.SGD, dampening 0):
  *   v ← μ·v + g;  p ← p − lr·v        (μ = 0: p ← p − lr·g, and v is not touched)
  */
-export function sgdUpdate(pOut: Float32Array, pIn: Float32Array, grad: Float32Array, velocity: Float32Array | null,
+export function sgdUpdate(pOut: Floats, pIn: Floats, grad: Floats, velocity: Floats | null,
                           n: number, learningRate: number, momentum: number): void {
   if (momentum === 0 || velocity === null) {
     for (let i = 0; i < n; i++) pOut[i] = pIn[i]! - learningRate * grad[i]!;

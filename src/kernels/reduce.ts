@@ -4,7 +4,8 @@
  * what makes a run's weights bit-identical for any worker count. `slots` starts at this shard's
  * first element in slot 0; slots are walked one at a time so every pass is contiguous.
  */
-export function sumSlots(out: Float32Array, slots: Float32Array, stride: number, count: number, n: number): void {
+import type { Floats } from './types.js';
+export function sumSlots(out: Floats, slots: Floats, stride: number, count: number, n: number): void {
   for (let i = 0; i < n; i++) out[i] = slots[i]!;
   for (let s = 1; s < count; s++) {
     const o = s * stride;
@@ -13,7 +14,7 @@ export function sumSlots(out: Float32Array, slots: Float32Array, stride: number,
 }
 
 /** Σ x² over n values, in float64. */
-export function sumSquares(x: Float32Array, n: number): number {
+export function sumSquares(x: Floats, n: number): number {
   let s = 0;
   for (let i = 0; i < n; i++) { const v = x[i]!; s += v * v; }
   return s;

@@ -1,5 +1,6 @@
 import * as k from '../kernels/activations.js';
 import { ConfigError } from '../errors.js';
+import type { Floats } from '../kernels/types.js';
 import type { InitializerName } from './initializers.js';
 
 /** Activation names, lowerCamel as Keras/TF.js spell them. */
@@ -20,10 +21,10 @@ export interface Activation {
   readonly defaultInitializer: InitializerName;
   /** Learns one slope per unit (prelu's alpha), initialised to `alphaInit`. */
   readonly learnsAlpha: boolean;
-  forward(y: Float32Array, x: Float32Array, alpha: Float32Array | null, m: number, units: number): void;
+  forward(y: Floats, x: Floats, alpha: Floats | null, m: number, units: number): void;
   /** `dalpha` (units) accumulates; it is null unless learnsAlpha. */
-  backward(dx: Float32Array, dalpha: Float32Array | null, dy: Float32Array, x: Float32Array, y: Float32Array,
-           alpha: Float32Array | null, m: number, units: number): void;
+  backward(dx: Floats, dalpha: Floats | null, dy: Floats, x: Floats, y: Floats,
+           alpha: Floats | null, m: number, units: number): void;
 }
 
 /** PyTorch's default negative slope; TF.js uses 0.3. */

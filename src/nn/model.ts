@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { sigmoid } from '../kernels/activations.js';
+import type { Floats } from '../kernels/types.js';
 import { forward, layerViews, lossSum, workspace, workspaceSize } from './network.js';
 import type { ModelSpec } from './layers.js';
 import { initParams, paramLayout, type ParamLayout } from './params.js';
@@ -89,7 +90,7 @@ export class Model {
     return { loss: loss / rows, accuracy: correct / rows };
   }
 
-  private forEachBlock(x: Float32Array, rows: number, fn: (logits: Float32Array, start: number, m: number) => void): void {
+  private forEachBlock(x: Float32Array, rows: number, fn: (logits: Floats, start: number, m: number) => void): void {
     const block = Math.min(PREDICT_BLOCK, Math.max(1, rows));
     const ws = workspace(new Float32Array(workspaceSize(this.spec, block)), this.spec, block);
     const params = layerViews(this.params, this.layout);

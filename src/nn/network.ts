@@ -4,25 +4,26 @@ import {
   sparseCategoricalCrossentropyBackward, sparseCategoricalCrossentropyForward,
 } from '../kernels/loss.js';
 import { ACTIVATIONS } from './activations.js';
+import type { Floats } from '../kernels/types.js';
 import { fanIn, type ModelSpec } from './layers.js';
 import { view, type ParamLayout } from './params.js';
 
 /**
  * The network's forward and backward over one block of rows, on views into the arena (or any
- * Float32Array): the same code runs on the calling thread and in every worker.
+ * Floats): the same code runs on the calling thread and in every worker.
  */
 
 /** One layer's tensors inside a parameter-shaped vector: parameters or a gradient slot. */
 export interface LayerViews {
   /** (nOut, nIn) */
-  w: Float32Array;
+  w: Floats;
   /** (nOut) or null without bias */
-  b: Float32Array | null;
+  b: Floats | null;
   /** (nOut), prelu only */
-  alpha: Float32Array | null;
+  alpha: Floats | null;
 }
 
-export function layerViews(vector: Float32Array, layout: ParamLayout): LayerViews[] {
+export function layerViews(vector: Floats, layout: ParamLayout): LayerViews[] {
   return layout.layers.map((l) => ({
     w: view(vector, l.weight),
     b: l.bias === null ? null : view(vector, l.bias),
@@ -34,11 +35,11 @@ export function layerViews(vector: Float32Array, layout: ParamLayout): LayerView
 export interface Workspace {
   rows: number;
   /** z[l] (rows, units_l): pre-activations. */
-  z: Float32Array[];
+  z: Floats[];
   /** a[l] (rows, units_l): outputs; the same array as z[l] for linear layers (the logits). */
-  a: Float32Array[];
+  a: Floats[];
   /** Two (rows, max units) buffers the backward pass ping-pongs between. */
-  d: [Float32Array, Float32Array];
+  d: [Floats, Floats];
 }
 
 /** Floats of scratch for a block of `rows` rows. */
@@ -53,11 +54,11 @@ export function workspaceSize(spec: ModelSpec, rows: number): number {
 }
 
 /** Lays a Workspace over `buffer` (workspaceSize floats). */
-export function workspace(buffer: Float32Array, spec: ModelSpec, rows: number): Workspace {
+export function workspace(buffer: Floats, spec: ModelSpec, rows: number): Workspace {
   let offset = 0;
-  const take = (n: number): Float32Array => { const v = buffer.subarray(offset, offset + n); offset += n; return v; };
-  const z: Float32Array[] = [];
-  const a: Float32Array[] = [];
+  const take = (n: number): Floats => { const v = buffer.subarray(offset, offset + n); offset += n; return v; };
+  const z: Floats[] = [];
+  const a: Floats[] = [];
   let widest = 0;
   for (const l of spec.layers) {
     const zl = take(rows * l.units);
@@ -69,7 +70,7 @@ export function workspace(buffer: Float32Array, spec: ModelSpec, rows: number): 
 }
 
 /** Forward of m ≤ ws.rows rows of x (m, inputs); returns the logits view (m, outputs). */
-export function forward(spec: ModelSpec, params: LayerViews[], ws: Workspace, x: Float32Array, m: number): Float32Array {
+export function forward(spec: ModelSpec, params: LayerViews[], ws: Workspace, x: Floats, m: number): Floats {
   let input = x;
   spec.layers.forEach((l, i) => {
     const p = params[i]!;
@@ -81,7 +82,7 @@ export function forward(spec: ModelSpec, params: LayerViews[], ws: Workspace, x:
 }
 
 /** Loss summed over the m rows and the number predicted right, from the logits of `forward`. */
-export function lossSum(spec: ModelSpec, logits: Float32Array, labels: Float32Array, m: number): { loss: number; correct: number } {
+export function lossSum(spec: ModelSpec, logits: Floats, labels: Floats, m: number): { loss: number; correct: number } {
   if (spec.loss === 'binaryCrossentropy') {
     return { loss: binaryCrossentropyForward(logits, labels, m), correct: binaryCorrect(logits, labels, m) };
   }
@@ -97,7 +98,7 @@ export function lossSum(spec: ModelSpec, logits: Float32Array, labels: Float32Ar
  * of B rows, so summing the slots gives the batch gradient.
  */
 export function backward(spec: ModelSpec, params: LayerViews[], grads: LayerViews[], ws: Workspace,
-                         x: Float32Array, labels: Float32Array, m: number, scale: number): void {
+                         x: Floats, labels: Floats, m: number, scale: number): void {
   const last = spec.layers.length - 1;
   let cur = 0;
   if (spec.loss === 'binaryCrossentropy') {

@@ -1,3 +1,4 @@
+import type { Floats } from '../kernels/types.js';
 import { ACTIVATIONS } from './activations.js';
 import { fanIn, type ModelSpec } from './layers.js';
 import { initialize } from './initializers.js';
@@ -49,8 +50,8 @@ export function paramLayout(spec: ModelSpec): ParamLayout {
 }
 
 /** A view of one tensor inside a parameter-shaped vector (parameters, a gradient slot, ...). */
-export function view(vector: Float32Array, t: TensorSlice): Float32Array {
-  return vector.subarray(t.offset, t.offset + t.length);
+export function view<T extends Floats>(vector: T, t: TensorSlice): T {
+  return vector.subarray(t.offset, t.offset + t.length) as T;
 }
 
 /** Draws the initial parameters into `out`, layer by layer, W then b, from `rng`. */
