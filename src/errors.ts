@@ -38,3 +38,11 @@ export function where(file: string | undefined, column?: string, row?: number): 
   if (row !== undefined) parts.push(`row ${row}`);
   return parts.join(', ');
 }
+
+/**
+ * A pool worker threw or its thread died (`E_WORKER`). Not the user's input, so exit status 1;
+ * the parameters are those of the last completed step.
+ */
+export class WorkerError extends QuiverError {
+  override readonly exitCode = 1;
+}

@@ -7,17 +7,19 @@ import type { Floats } from './types.js';
 
 /**
  * SGD with momentum as PyTorch defines it (torch.optim.SGD, dampening 0):
- *   v ← μ·v + g;  p ← p − lr·v        (μ = 0: p ← p − lr·g, and v is not touched)
+ *   v ← μ·v + g;  p ← p − lr·v        (μ = 0: p ← p − lr·g, and v is not used)
+ * The velocity is double-buffered like the parameters (vIn → vOut); in and out may be the
+ * same arrays for in-place (hogwild) updates.
  */
-export function sgdUpdate(pOut: Floats, pIn: Floats, grad: Floats, velocity: Floats | null,
+export function sgdUpdate(pOut: Floats, pIn: Floats, grad: Floats, vOut: Floats | null, vIn: Floats | null,
                           n: number, learningRate: number, momentum: number): void {
-  if (momentum === 0 || velocity === null) {
+  if (momentum === 0 || vOut === null || vIn === null) {
     for (let i = 0; i < n; i++) pOut[i] = pIn[i]! - learningRate * grad[i]!;
     return;
   }
   for (let i = 0; i < n; i++) {
-    const v = momentum * velocity[i]! + grad[i]!;
-    velocity[i] = v;
+    const v = momentum * vIn[i]! + grad[i]!;
+    vOut[i] = v;
     pOut[i] = pIn[i]! - learningRate * v;
   }
 }

@@ -5,6 +5,7 @@ import { optimizerSlots, sgd, type OptimizerSpec } from '../nn/optimizers.js';
 import { Prng } from '../nn/prng.js';
 import { Arena, layoutArena } from '../workers/arena.js';
 import { InlineEngine, type StepEngine } from '../workers/engine.js';
+import { createPool, PoolEngine, type TrainingPool } from '../workers/pool.js';
 import type { Dataset } from './dataset.js';
 
 export interface FitOptions {
@@ -22,6 +23,20 @@ export interface FitOptions {
   validationData?: Dataset;
   /** Stops training after the current step. */
   signal?: AbortSignal;
+  /**
+   * Threads computing the steps: a number, or 'inline' for the calling thread. By default a
+   * step small enough to be faster inline (the seed's) runs inline, others on
+   * os.availableParallelism() workers. The weights are bit-identical either way.
+   */
+  workers?: number | 'inline';
+  /** A pool to run on, left open afterwards (see createPool); `workers` is then the pool's. */
+  pool?: TrainingPool;
+  /**
+   * 'sync' (default): averaged, reproducible steps. 'hogwild' (Recht et al. 2011): each
+   * micro-shard's gradient is applied at once to the shared weights without locks; faster on
+   * many cores, not reproducible, and a failed step may leave a mix of updates.
+   */
+  mode?: 'sync' | 'hogwild';
 }
 
 export interface EpochEvent {
@@ -53,6 +68,8 @@ export interface History {
 
 /** Fast enough to beat a pool round trip on this machine; see DESIGN.md "A step". */
 export const DEFAULT_MICRO_BATCH = 256;
+/** Steps under this many flops run inline by default: a pool's wake-ups cost more than they save. */
+export const INLINE_MAX_FLOPS = 20e6;
 
 interface Resolved {
   epochs: number;
@@ -113,52 +130,98 @@ export async function fit(model: Model, data: Dataset, options: FitOptions = {})
   return { epochs: events.filter((e): e is EpochEvent => e.event === 'epoch'), end: end as EndEvent };
 }
 
+/** One step's rows: the `rows` rows from `start` of epoch `epoch`'s order. */
+interface Batch { epoch: number; step: number; start: number; rows: number; last: boolean }
+
+function* schedule(epochs: number, rows: number, batchRows: number): Generator<Batch> {
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    for (let start = 0, step = 0; start < rows; start += batchRows, step++) {
+      const n = Math.min(batchRows, rows - start);
+      yield { epoch, step, start, rows: n, last: start + n >= rows };
+    }
+  }
+}
+
+/** Where the steps run: the calling thread, or a pool (the caller's, or one made for this run). */
+async function startEngine(model: Model, o: Resolved, options: FitOptions): Promise<{ engine: StepEngine; arena: Arena }> {
+  const steps = stepFlops(model, o.batchRows);
+  const inline = options.pool === undefined &&
+    (options.workers === 'inline' || (options.workers === undefined && steps < INLINE_MAX_FLOPS && options.mode !== 'hogwild'));
+  const pool = inline ? undefined : options.pool ?? createPool(options.workers === undefined || options.workers === 'inline' ? {} : { workers: options.workers });
+  const layout = layoutArena(model.spec, {
+    batchRows: o.batchRows, microBatch: Math.min(o.microBatch, o.batchRows), workers: pool?.workers ?? 1,
+    optimizerSlots: optimizerSlots(o.optimizer),
+  });
+  const arena = Arena.allocate(model.spec, layout);
+  if (pool === undefined) return { engine: new InlineEngine(arena), arena };
+  const owned = options.pool === undefined;
+  try {
+    const engine = await PoolEngine.start(arena, pool, o.optimizer, options.mode === 'hogwild');
+    if (!owned) return { engine, arena };
+    return { arena, engine: { step: (plan) => engine.step(plan), close: async () => { await engine.close(); await pool.close(); } } };
+  } catch (e) {
+    if (owned) await pool.close();
+    throw e;
+  }
+}
+
+/** Multiply-adds × 2 of one step's forward and backward (≈ 3 products per weight per row). */
+function stepFlops(model: Model, rows: number): number {
+  return 6 * rows * model.layout.size;
+}
+
 async function run(model: Model, data: Dataset, options: FitOptions, signal: AbortSignal,
                    emit: (e: TrainEvent) => void): Promise<void> {
   checkFits(model, data);
   const o = resolve(data, options);
-  const layout = layoutArena(model.spec, {
-    batchRows: o.batchRows, microBatch: Math.min(o.microBatch, o.batchRows), workers: 1,
-    optimizerSlots: optimizerSlots(o.optimizer),
-  });
-  const arena = Arena.allocate(model.spec, layout);
-  const engine: StepEngine = new InlineEngine(arena);
+  const { engine, arena } = await startEngine(model, o, options);
   let current = 0;
   arena.params(current).set(model.params);
   const rng = new Prng((o.seed ^ 0x9e3779b9) >>> 0); // a stream of its own, apart from the initializers'
   const order = Uint32Array.from({ length: data.rows }, (_, i) => i);
   const shuffle = o.batchRows < data.rows;
   const n = model.spec.inputs;
+  /** Copies a batch's rows into an input slot; the first batch of an epoch reshuffles first. */
+  const fill = (b: Batch, inputSlot: number): void => {
+    if (shuffle && b.start === 0) rng.shuffle(order);
+    const slot = arena.input(inputSlot);
+    for (let r = 0; r < b.rows; r++) {
+      const src = order[b.start + r]!;
+      slot.features.set(data.features.subarray(src * n, (src + 1) * n), r * n);
+      slot.labels[r] = data.labels[src]!;
+    }
+  };
+  const batches = schedule(o.epochs, data.rows, o.batchRows);
+  let next = batches.next();
+  if (!next.done) fill(next.value, 0);
   const started = performance.now();
   let completed = 0;
   let epochsDone = 0;
+  let loss = 0;
+  let correct = 0;
   try {
-    for (let epoch = 0; epoch < o.epochs && !signal.aborted; epoch++) {
-      if (shuffle) rng.shuffle(order);
-      let loss = 0;
-      let correct = 0;
-      for (let start = 0, step = 0; start < data.rows; start += o.batchRows, step++) {
-        const rows = Math.min(o.batchRows, data.rows - start);
-        const inputSlot = completed % 2;
-        const slot = arena.input(inputSlot);
-        for (let r = 0; r < rows; r++) {
-          const src = order[start + r]!;
-          slot.features.set(data.features.subarray(src * n, (src + 1) * n), r * n);
-          slot.labels[r] = data.labels[src]!;
-        }
-        const result = await engine.step({ inputSlot, rows, paramBuffer: current, optimizer: o.optimizer });
-        if (!Number.isFinite(result.loss)) {
-          throw new DivergenceError('E_DIVERGED',
-            `the loss became ${result.loss} at epoch ${epoch}, step ${step}: lower --lr (now ${o.optimizer.learningRate})`);
-        }
-        current = 1 - current; // the step finished: its output buffer becomes the parameters
-        completed++;
-        loss += result.loss;
-        correct += result.correct;
+    while (!next.done && !signal.aborted) {
+      const b = next.value;
+      const inputSlot = completed % 2;
+      const running = engine.step({ inputSlot, rows: b.rows, paramBuffer: current, optimizer: o.optimizer });
+      next = batches.next();
+      if (!next.done) fill(next.value, 1 - inputSlot); // the next batch is copied while this step computes
+      const result = await running;
+      if (!Number.isFinite(result.loss)) {
+        throw new DivergenceError('E_DIVERGED',
+          `the loss became ${result.loss} at epoch ${b.epoch}, step ${b.step}: lower --lr (now ${o.optimizer.learningRate})`);
       }
-      epochsDone++;
-      emit({ event: 'epoch', epoch, loss: loss / data.rows, trainAccuracy: correct / data.rows });
-      await new Promise((resolve) => setImmediate(resolve)); // let signals and I/O in between epochs
+      current = result.paramBuffer; // the step finished: its output buffer holds the parameters now
+      completed++;
+      loss += result.loss;
+      correct += result.correct;
+      if (b.last) {
+        epochsDone++;
+        emit({ event: 'epoch', epoch: b.epoch, loss: loss / data.rows, trainAccuracy: correct / data.rows });
+        loss = 0;
+        correct = 0;
+        await new Promise((resolve) => setImmediate(resolve)); // let signals and I/O in between epochs
+      }
     }
     const seconds = (performance.now() - started) / 1000;
     model.params.set(arena.params(current));
@@ -172,6 +235,9 @@ async function run(model: Model, data: Dataset, options: FitOptions, signal: Abo
       end.testAccuracy = test.accuracy;
     }
     emit(end);
+  } catch (e) {
+    model.params.set(arena.params(current)); // the last completed step's, never a mix
+    throw e;
   } finally {
     await engine.close();
   }

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { ModelSpec } from '../nn/layers.js';
 import { paramLayout, type ParamLayout } from '../nn/params.js';
+import { CONTROL_BYTES } from './control.js';
 import { layerViews, workspace, workspaceSize, type LayerViews, type Workspace } from '../nn/network.js';
 
 /**
@@ -26,14 +27,16 @@ export interface ArenaLayout {
   stride: number;
   /** Float offsets of the two parameter buffers (the step writes one while reading the other). */
   paramBuffers: [number, number];
-  /** Float offset of optimizer state: optimizerSlots × stride. */
-  optimizer: number;
+  /** Float offsets of the two copies of optimizer state (optimizerSlots × stride each), paired with the parameter buffers. */
+  optimizer: [number, number];
   optimizerSlots: number;
   /** Float offset of gradient slot 0; slot s starts at grads + s·stride. */
   grads: number;
   gradSlots: number;
   /** Byte offset of per-slot metrics: float64 pairs (loss sum, correct rows). */
   metrics: number;
+  /** Byte offset of the control block through which the main thread drives the workers (see control.ts). */
+  control: number;
   /** Float offset of worker 0's scratch; worker w's starts at scratch + w·scratchStride. */
   scratch: number;
   scratchStride: number;
@@ -56,15 +59,16 @@ export function layoutArena(spec: ModelSpec, options: ArenaOptions): ArenaLayout
   let at = 0;
   const take = (floats: number): number => { const o = at; at += align16(floats); return o; };
   const paramBuffers: [number, number] = [take(stride), take(stride)];
-  const optimizer = take(stride * options.optimizerSlots);
+  const optimizer: [number, number] = [take(stride * options.optimizerSlots), take(stride * options.optimizerSlots)];
   const grads = take(stride * gradSlots);
   const metrics = take(gradSlots * 4) * 4; // 2 float64 = 4 floats per slot
+  const control = take(CONTROL_BYTES / 4) * 4;
   const scratchStride = align16(workspaceSize(spec, options.microBatch));
   const scratch = take(scratchStride * options.workers);
   const inputFloats = options.batchRows * (spec.inputs + 1);
   const inputs: [number, number] = [take(inputFloats), take(inputFloats)];
   return {
-    params, stride, paramBuffers, optimizer, optimizerSlots: options.optimizerSlots, grads, gradSlots, metrics,
+    params, stride, paramBuffers, optimizer, optimizerSlots: options.optimizerSlots, grads, gradSlots, metrics, control,
     scratch, scratchStride, workers: options.workers, microBatch: options.microBatch,
     inputs, batchRows: options.batchRows, bytes: at * 4,
   };
@@ -102,9 +106,9 @@ export class Arena {
   paramViews(buffer: number): LayerViews[] {
     return layerViews(this.params(buffer), this.layout.params);
   }
-  /** Optimizer state vector `i` (params.size floats). */
-  optimizerState(i: number): Float32Array {
-    return this.vector(this.layout.optimizer + i * this.layout.stride, this.layout.params.size);
+  /** Optimizer state vector `i` of the copy that goes with parameter buffer `buffer` (params.size floats). */
+  optimizerState(buffer: number, i: number): Float32Array {
+    return this.vector(this.layout.optimizer[buffer]! + i * this.layout.stride, this.layout.params.size);
   }
   /** Gradient slot `s` (params.size floats). */
   grad(s: number): Float32Array {

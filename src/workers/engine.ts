@@ -17,6 +17,11 @@ export interface StepResult {
   correct: number;
 }
 
+/** What a step returns: its metrics and the parameter buffer that now holds the parameters. */
+export interface StepOutcome extends StepResult {
+  paramBuffer: number;
+}
+
 /**
  * Runs steps over an arena: gradients of every micro-shard into its slot, then the slots'
  * sum and the optimizer update into the other parameter buffer. The caller switches the
@@ -25,7 +30,7 @@ export interface StepResult {
  * engine will run the same tasks on workers.
  */
 export interface StepEngine {
-  step(plan: StepPlan): Promise<StepResult> | StepResult;
+  step(plan: StepPlan): Promise<StepOutcome> | StepOutcome;
   close(): Promise<void>;
 }
 
@@ -61,14 +66,14 @@ export class InlineEngine implements StepEngine {
     this.ctx = new StepContext(arena);
   }
 
-  step(plan: StepPlan): StepResult {
+  step(plan: StepPlan): StepOutcome {
     const tasks = gradTasks(this.arena, plan, () => 0);
     for (const t of tasks) this.ctx.grad(t);
     this.ctx.update({
       start: 0, end: this.arena.layout.params.size, slots: tasks.length,
       paramBuffer: plan.paramBuffer, optimizer: plan.optimizer,
     });
-    return stepResult(this.arena, tasks.length);
+    return { ...stepResult(this.arena, tasks.length), paramBuffer: 1 - plan.paramBuffer };
   }
 
   async close(): Promise<void> {}

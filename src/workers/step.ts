@@ -73,10 +73,26 @@ export class StepContext {
     const n = t.end - t.start;
     const grad = arena.grad(0).subarray(t.start, t.end);
     sumSlots(grad, arena.gradSlotsFrom(t.start), arena.layout.stride, t.slots, n);
-    const pIn = arena.params(t.paramBuffer).subarray(t.start, t.end);
-    const pOut = arena.params(1 - t.paramBuffer).subarray(t.start, t.end);
-    const opt = t.optimizer;
-    const velocity = arena.layout.optimizerSlots > 0 ? arena.optimizerState(0).subarray(t.start, t.end) : null;
-    sgdUpdate(pOut, pIn, grad, velocity, n, opt.learningRate, opt.momentum);
+    this.apply(grad, t.start, t.end, t.paramBuffer, 1 - t.paramBuffer, t.optimizer);
+  }
+
+  /**
+   * Hogwild (Recht et al. 2011): one micro-shard's gradient applied at once to the shared
+   * parameters in place, while other workers read and write them. Not reproducible.
+   */
+  hogwild(t: GradTask, optimizer: OptimizerSpec): void {
+    this.grad(t);
+    this.apply(this.arena.grad(t.slot), 0, this.arena.layout.params.size, t.paramBuffer, t.paramBuffer, optimizer);
+  }
+
+  /** The optimizer over [start, end): parameters and optimizer state from buffer `from` into buffer `to`. */
+  private apply(grad: Float32Array, start: number, end: number, from: number, to: number, opt: OptimizerSpec): void {
+    const { arena } = this;
+    const pIn = arena.params(from).subarray(start, end);
+    const pOut = arena.params(to).subarray(start, end);
+    const state = arena.layout.optimizerSlots > 0;
+    const vIn = state ? arena.optimizerState(from, 0).subarray(start, end) : null;
+    const vOut = state ? arena.optimizerState(to, 0).subarray(start, end) : null;
+    sgdUpdate(pOut, pIn, grad, vOut, vIn, end - start, opt.learningRate, opt.momentum);
   }
 }

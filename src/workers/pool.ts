@@ -1,0 +1,168 @@
+/**
+ * The worker pool: piscina threads, each serving one long-lived task per training run that
+ * waits on the arena's control block (control.ts). A step is two phases, grad then update,
+ * each published with one Atomics.notify and finished when every worker has acknowledged it:
+ * a few microseconds where a piscina round trip per micro-shard would cost 20–30 µs each.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { ConfigError, WorkerError } from '../errors.js';
+import type { OptimizerSpec } from '../nn/optimizers.js';
+import type { Arena } from './arena.js';
+import * as C from './control.js';
+import { stepResult, type StepEngine, type StepOutcome, type StepPlan } from './engine.js';
+import type { ServeTask } from './worker.js';
+
+export interface PoolOptions {
+  /** Threads; os.availableParallelism() by default. */
+  workers?: number;
+  /** The worker module; tests substitute one with fault hooks. */
+  filename?: string;
+}
+
+/** The worker module, compiled; under vitest/tsx (running .ts) the source through tsx. */
+function workerModule(): { filename: string; execArgv: string[] } {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return {
+    filename: new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href,
+    execArgv: fromSource ? ['--import', 'tsx'] : [],
+  };
+}
+
+/** A pool of training threads; pass it to fit() to reuse it across runs, and close it when done. */
+export class TrainingPool {
+  readonly workers: number;
+  readonly piscina: Piscina;
+
+  constructor(options: PoolOptions = {}) {
+    const workers = options.workers ?? availableParallelism();
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new ConfigError('E_CONFIG', `workers must be a positive integer (got ${workers})`);
+    }
+    this.workers = workers;
+    const mod = workerModule();
+    this.piscina = new Piscina({
+      filename: options.filename ?? mod.filename,
+      execArgv: options.filename !== undefined && !options.filename.endsWith('.ts') ? [] : mod.execArgv,
+      minThreads: workers, maxThreads: workers,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: 1,
+    });
+  }
+
+  /** Ends every thread; nothing of the pool keeps the process alive afterwards. */
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}
+
+export function createPool(options: PoolOptions = {}): TrainingPool {
+  return new TrainingPool(options);
+}
+
+/** Runs steps on the pool's workers over a shared arena. */
+export class PoolEngine implements StepEngine {
+  private readonly ctl: C.Control;
+  private readonly serving: Promise<void>[];
+  /** Rejects with the first worker failure; never resolves. */
+  private readonly failed: Promise<never>;
+  private step_ = 0;
+  private closed = false;
+
+  private constructor(readonly arena: Arena, readonly pool: TrainingPool, readonly hogwild: boolean, optimizer: OptimizerSpec) {
+    this.ctl = C.controlViews(arena.memory, arena.layout.control);
+    const options = {
+      batchRows: arena.layout.batchRows, microBatch: arena.layout.microBatch,
+      workers: arena.layout.workers, optimizerSlots: arena.layout.optimizerSlots,
+    };
+    this.serving = Array.from({ length: pool.workers }, (_, worker) => {
+      const task: ServeTask = { kind: 'serve', memory: arena.memory, spec: arena.spec, options, optimizer, worker };
+      return pool.piscina.run(task) as Promise<void>;
+    });
+    this.failed = Promise.race(this.serving.map((p) => p.then(
+      () => new Promise<never>(() => {}),
+      (e: unknown) => { throw e; },
+    )));
+    this.failed.catch(() => {}); // observed by every phase; never an unhandled rejection
+  }
+
+  /** Starts one serving task per worker and waits until all have attached to the arena. */
+  static async start(arena: Arena, pool: TrainingPool, optimizer: OptimizerSpec, hogwild = false): Promise<PoolEngine> {
+    if (arena.layout.workers !== pool.workers) {
+      throw new Error(`arena laid out for ${arena.layout.workers} workers, pool has ${pool.workers}`);
+    }
+    const engine = new PoolEngine(arena, pool, hogwild, optimizer);
+    try {
+      await engine.waitFor(C.READY, pool.workers);
+    } catch (e) {
+      await engine.close();
+      throw new WorkerError('E_WORKER', `a training worker failed to start: ${(e as Error).message}`, { cause: e });
+    }
+    return engine;
+  }
+
+  async step(plan: StepPlan): Promise<StepOutcome> {
+    const { i32, f64 } = this.ctl;
+    const slots = Math.ceil(plan.rows / this.arena.layout.microBatch);
+    i32[C.STEP] = this.step_;
+    i32[C.INPUT_SLOT] = plan.inputSlot;
+    i32[C.ROWS] = plan.rows;
+    i32[C.PARAM_BUFFER] = plan.paramBuffer;
+    i32[C.SLOTS] = slots;
+    f64[C.LEARNING_RATE] = plan.optimizer.learningRate;
+    try {
+      if (this.hogwild) {
+        await this.phase(C.Phase.Hogwild, slots);
+      } else {
+        await this.phase(C.Phase.Grad, slots);
+        const size = this.arena.layout.params.size;
+        // Enough shards to balance the workers, none smaller than a few cache lines' worth.
+        const shard = Math.max(1024, Math.ceil(size / (4 * this.pool.workers) / 16) * 16);
+        i32[C.SHARD] = shard;
+        await this.phase(C.Phase.Update, Math.ceil(size / shard));
+      }
+    } catch (e) {
+      throw new WorkerError('E_WORKER',
+        `a training worker failed during step ${this.step_} (${(e as Error).message}); the parameters are those after step ${this.step_ - 1}`,
+        { cause: e });
+    }
+    this.step_++;
+    return { ...stepResult(this.arena, slots), paramBuffer: this.hogwild ? plan.paramBuffer : 1 - plan.paramBuffer };
+  }
+
+  /** Tells the workers to return, and waits for them (a failed worker's error was reported already). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const { i32 } = this.ctl;
+    Atomics.store(i32, C.KIND, C.Phase.Exit);
+    Atomics.add(i32, C.GEN, 1);
+    Atomics.notify(i32, C.GEN);
+    Atomics.notify(i32, C.ACK); // release our own pending waits, if a phase was cut short
+    Atomics.notify(i32, C.READY);
+    await Promise.allSettled(this.serving);
+  }
+
+  private async phase(kind: number, total: number): Promise<void> {
+    const { i32 } = this.ctl;
+    i32[C.KIND] = kind;
+    i32[C.NEXT] = 0;
+    i32[C.TOTAL] = total;
+    Atomics.store(i32, C.ACK, 0);
+    Atomics.add(i32, C.GEN, 1);
+    Atomics.notify(i32, C.GEN);
+    await this.waitFor(C.ACK, this.pool.workers);
+  }
+
+  /** Waits until field ≥ target, or rejects with the first worker failure. */
+  private async waitFor(field: number, target: number): Promise<void> {
+    const { i32 } = this.ctl;
+    for (;;) {
+      const v = Atomics.load(i32, field);
+      if (v >= target) return;
+      if (this.closed) throw new Error('the pool was closed');
+      const w = Atomics.waitAsync(i32, field, v);
+      if (w.async) await Promise.race([w.value, this.failed]);
+    }
+  }
+}
