@@ -16,17 +16,17 @@ import type { ServeTask } from './worker.js';
 export interface PoolOptions {
   /** Threads; os.availableParallelism() by default. */
   workers?: number;
-  /** The worker module; tests substitute one with fault hooks. */
+  /** A worker module of your own (tests substitute one with fault hooks), and data it reads as piscina's workerData. */
   filename?: string;
+  workerData?: unknown;
 }
 
-/** The worker module, compiled; under vitest/tsx (running .ts) the source through tsx. */
-function workerModule(): { filename: string; execArgv: string[] } {
-  const fromSource = import.meta.url.endsWith('.ts');
-  return {
-    filename: new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href,
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
-  };
+/**
+ * The worker module: compiled JavaScript beside this file, or, when this file runs as
+ * TypeScript source (vitest, tsx), the source, loaded in the thread through tsx.
+ */
+function workerModule(): { filename: string } {
+  return { filename: new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).href };
 }
 
 /** A pool of training threads; pass it to fit() to reuse it across runs, and close it when done. */
@@ -41,12 +41,14 @@ export class TrainingPool {
     }
     this.workers = workers;
     const mod = workerModule();
+    const filename = options.filename ?? mod.filename;
     this.piscina = new Piscina({
-      filename: options.filename ?? mod.filename,
-      execArgv: options.filename !== undefined && !options.filename.endsWith('.ts') ? [] : mod.execArgv,
+      filename,
+      execArgv: new URL(filename, import.meta.url).pathname.endsWith('.ts') ? ['--import', 'tsx'] : [],
       minThreads: workers, maxThreads: workers,
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
+      workerData: options.workerData,
     });
   }
 
