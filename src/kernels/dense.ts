@@ -12,7 +12,9 @@ import { gemmStrided } from './gemm.js';
 
 /** out (m,n) = x (m,k) · wᵀ + b, with w (n,k), b (n) or null. */
 export function denseForward(out: Floats, x: Floats, w: Floats, b: Floats | null, m: number, n: number, k: number): void {
-  if (b !== null) for (let i = 0; i < m; i++) out.set(b.subarray(0, n), i * n);
+  if (b !== null) {
+    for (let i = 0; i < m; i++) for (let j = 0, o = i * n; j < n; j++) out[o + j] = b[j]!;
+  }
   // A = x: (i,p) at i·k + p.  B = wᵀ: (p,j) at j·k + p.
   gemmStrided(out, x, w, m, n, k, k, 1, 1, k, b !== null);
 }

@@ -185,6 +185,11 @@ async function run(model: Model, data: Dataset, options: FitOptions, signal: Abo
   const fill = (b: Batch, inputSlot: number): void => {
     if (shuffle && b.start === 0) rng.shuffle(order);
     const slot = arena.input(inputSlot);
+    if (!shuffle) { // rows in file order: one block copy
+      slot.features.set(data.features.subarray(b.start * n, (b.start + b.rows) * n));
+      slot.labels.set(data.labels.subarray(b.start, b.start + b.rows));
+      return;
+    }
     for (let r = 0; r < b.rows; r++) {
       const src = order[b.start + r]!;
       slot.features.set(data.features.subarray(src * n, (src + 1) * n), r * n);
