@@ -70,6 +70,8 @@ export class PoolEngine implements StepEngine {
   private readonly failed: Promise<never>;
   private step_ = 0;
   private closed = false;
+  /** Wall time spent in each kind of phase, for benchmarks: what dispatch and the reduce cost. */
+  readonly stats = { steps: 0, gradSeconds: 0, updateSeconds: 0 };
 
   private constructor(readonly arena: Arena, readonly pool: TrainingPool, readonly hogwild: boolean, optimizer: OptimizerSpec) {
     this.ctl = C.controlViews(arena.memory, arena.layout.control);
@@ -113,16 +115,23 @@ export class PoolEngine implements StepEngine {
     i32[C.SLOTS] = slots;
     f64[C.LEARNING_RATE] = plan.optimizer.learningRate;
     try {
+      const t0 = performance.now();
       if (this.hogwild) {
         await this.phase(C.Phase.Hogwild, slots);
       } else {
         await this.phase(C.Phase.Grad, slots);
+      }
+      const t1 = performance.now();
+      if (!this.hogwild) {
         const size = this.arena.layout.params.size;
         // Enough shards to balance the workers, none smaller than a few cache lines' worth.
         const shard = Math.max(1024, Math.ceil(size / (4 * this.pool.workers) / 16) * 16);
         i32[C.SHARD] = shard;
         await this.phase(C.Phase.Update, Math.ceil(size / shard));
       }
+      this.stats.gradSeconds += (t1 - t0) / 1000;
+      this.stats.updateSeconds += (performance.now() - t1) / 1000;
+      this.stats.steps++;
     } catch (e) {
       throw new WorkerError('E_WORKER',
         `a training worker failed during step ${this.step_} (${(e as Error).message}); the parameters are those after step ${this.step_ - 1}`,
@@ -130,6 +139,13 @@ export class PoolEngine implements StepEngine {
     }
     this.step_++;
     return { ...stepResult(this.arena, slots), paramBuffer: this.hogwild ? plan.paramBuffer : 1 - plan.paramBuffer };
+  }
+
+  /** Seconds of one round trip through every worker with no work in it: the dispatch cost of a phase. */
+  async latency(rounds = 200): Promise<number> {
+    const t0 = performance.now();
+    for (let i = 0; i < rounds; i++) await this.phase(C.Phase.Grad, 0);
+    return (performance.now() - t0) / 1000 / rounds;
   }
 
   /** Tells the workers to return, and waits for them (a failed worker's error was reported already). */
