@@ -270,14 +270,27 @@ print(json.dumps({"seconds": seconds, "finalLoss": final_loss, "testAccuracy": t
                   "threads": torch.get_num_threads(), "version": torch.__version__, "init": how}))
 `;
 
+/**
+ * The first Python that imports torch: $QUIVER_PYTHON, then `python3` on the PATH, then Debian's
+ * /usr/bin/python3 (where `apt-get install python3-torch` puts it, which a pyenv python3 does
+ * not see).
+ */
+export function torchPython(): string | undefined {
+  const candidates = [process.env['QUIVER_PYTHON'], 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
+  return candidates.find((py) => {
+    const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
+    return probe.error === undefined && probe.status === 0;
+  });
+}
+
 function benchTorch(train: Dataset, test: Dataset, runs: number): Result | string {
-  const probe = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.error !== undefined || probe.status !== 0) return 'PyTorch: not installed';
+  const python = torchPython();
+  if (python === undefined) return 'PyTorch: not installed';
   const cfg = { rows: train.rows, testRows: test.rows, inputs: 20, runs, epochs: EPOCHS, lr: LEARNING_RATE, init: INIT };
   const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   const input = Buffer.concat([Buffer.from(JSON.stringify(cfg) + '\n'), bytes(train.features), bytes(train.labels),
                                bytes(test.features), bytes(test.labels)]);
-  const run = spawnSync('python3', ['-c', TORCH_SCRIPT], { input, encoding: 'utf8', maxBuffer: 1 << 20 });
+  const run = spawnSync(python, ['-c', TORCH_SCRIPT], { input, encoding: 'utf8', maxBuffer: 1 << 20 });
   if (run.status !== 0) return `PyTorch: failed (exit ${run.status}): ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`;
   const r = JSON.parse(run.stdout.trim().split('\n').pop()!) as
     { seconds: number[]; finalLoss: number; testAccuracy: number; threads: number; version: string; init: string };

@@ -49,6 +49,11 @@ export interface ArenaLayout {
 }
 
 const PAGE = 65536;
+/**
+ * Bytes at the start of the arena left to the WebAssembly kernels' own static data (they import
+ * this memory, so their data segments live in it too); the arena's tensors start after it.
+ */
+export const WASM_RESERVED_BYTES = PAGE;
 const MAX_PAGES = 65536; // 4 GiB, the most a wasm32 memory can address
 const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 
@@ -56,7 +61,7 @@ export function layoutArena(spec: ModelSpec, options: ArenaOptions): ArenaLayout
   const params = paramLayout(spec);
   const stride = align16(params.size);
   const gradSlots = Math.ceil(options.batchRows / options.microBatch);
-  let at = 0;
+  let at = WASM_RESERVED_BYTES / 4;
   const take = (floats: number): number => { const o = at; at += align16(floats); return o; };
   const paramBuffers: [number, number] = [take(stride), take(stride)];
   const optimizer: [number, number] = [take(stride * options.optimizerSlots), take(stride * options.optimizerSlots)];
