@@ -12,6 +12,12 @@ import { registerTrain } from './train.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+// `quiver train --save out | head`: the reader has gone; drop the rest of the log instead of
+// crashing on EPIPE, so the run still finishes and saves.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+});
+
 const program = new Command('quiver')
   .description('train multilayer perceptrons on Apache Arrow data')
   .version(version)

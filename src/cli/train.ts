@@ -7,6 +7,7 @@
  *   --init-from data/init-relu.safetensors --save out/seed
  */
 import type { Command } from 'commander';
+import { lastValueFrom, tap } from 'rxjs';
 import { ConfigError } from '../errors.js';
 import { loadWeights, saveModel } from '../io/modelFile.js';
 import { ACTIVATIONS, activationName } from '../nn/activations.js';
@@ -15,7 +16,7 @@ import { hiddenLayer, mlp } from '../nn/layers.js';
 import { Model } from '../nn/model.js';
 import { sgd } from '../nn/optimizers.js';
 import { loadDataset, type Dataset } from '../pipeline/dataset.js';
-import { fit, type History, type TrainEvent } from '../pipeline/train.js';
+import { train as trainEvents, type EndEvent, type EpochEvent, type History, type TrainEvent } from '../pipeline/train.js';
 import { decimalIn, integerAtLeast, integerList, nameList, oneOf } from './args.js';
 
 export interface TrainFlags {
@@ -68,12 +69,15 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
     classLabels: Array.from({ length: train.classes }, (_, i) => i),
   });
   if (flags.initFrom !== undefined) await loadWeights(model, flags.initFrom);
-  const events: TrainEvent[] = [];
-  const history = await fit(model, train, {
+  // Each event goes out as its epoch ends (fit() would hold them all until the last one), so a
+  // long run shows progress and one that diverges still shows the epochs before it.
+  const epochs: EpochEvent[] = [];
+  const end = await lastValueFrom(trainEvents(model, train, {
     epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed, microBatch: flags.microBatch,
     optimizer: sgd({ learningRate: flags.lr, momentum: flags.momentum }),
     ...(test && { validationData: test }),
-  }).then((h) => { for (const e of [...h.epochs, h.end]) { events.push(e); onEvent(e); } return h; });
+  }).pipe(tap((e) => { if (e.event === 'epoch') epochs.push(e); onEvent(e); })));
+  const history: History = { epochs, end: end as EndEvent };
   if (flags.save !== undefined) {
     const { save: _save, logFormat: _f, logEvery: _e, ...training } = flags;
     await saveModel(flags.save, model, { training: { ...training }, metrics: { ...history.end } });

@@ -93,8 +93,9 @@ export function copyBatch(plan: ColumnPlan, batch: RecordBatch, firstRow: number
     const values = numbers(col);
     for (let r = 0; r < rows; r++) {
       const v = values[r]!;
-      if (!Number.isFinite(v)) {
-        throw new DataError('E_NOT_FINITE', `${where(plan.file, f.name, firstRow + r)}: feature value ${v} (NaN and ±Infinity cannot be trained on)`);
+      if (!Number.isFinite(Math.fround(v))) { // a float64 beyond ±3.4e38 becomes ±Infinity in float32
+        const why = Number.isFinite(v) ? 'is too large for float32' : '(NaN and ±Infinity cannot be trained on)';
+        throw new DataError('E_NOT_FINITE', `${where(plan.file, f.name, firstRow + r)}: feature value ${v} ${why}`);
       }
       features[(at + r) * n + j] = v;
     }

@@ -28,7 +28,10 @@ export async function openArrowFile(file: string): Promise<ArrowSource> {
     throw new DataError('E_NO_FILE', `file ${file}: cannot open (${code ?? (e as Error).message})`, { cause: e });
   }
   try {
-    const { size } = await fh.stat();
+    const stats = await fh.stat();
+    // open() succeeds on a directory on Linux; only reading it fails (EISDIR).
+    if (stats.isDirectory()) throw new DataError('E_NO_FILE', `file ${file}: is a directory, not an Arrow file`);
+    const size = stats.size;
     if (size === 0) throw new DataError('E_NOT_ARROW', `file ${file}: is empty, not an Arrow IPC file`);
     const head = Buffer.alloc(Math.min(8, size));
     await fh.read(head, 0, head.length, 0);
@@ -36,6 +39,13 @@ export async function openArrowFile(file: string): Promise<ArrowSource> {
     const isStream = head.length >= 4 && head.readUInt32LE(0) === 0xffffffff;
     if (!isFile && !isStream) {
       throw new DataError('E_NOT_ARROW', `file ${file}: not an Arrow IPC file or stream (it does not start with the Arrow magic bytes)`);
+    }
+    // apache-arrow decodes whatever lies before the last 10 bytes as the footer, so a file cut
+    // at a batch boundary would read as garbage (an empty schema): the closing magic must be there.
+    if (isFile) {
+      const tail = Buffer.alloc(ARROW_MAGIC.length);
+      if (size >= 2 * ARROW_MAGIC.length + 2) await fh.read(tail, 0, tail.length, size - tail.length);
+      if (tail.toString('latin1') !== ARROW_MAGIC) throw corrupt(file, new Error('no Arrow footer at the end'));
     }
     let reader: Awaited<ReturnType<typeof RecordBatchReader.from>>;
     try {
