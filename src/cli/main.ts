@@ -21,7 +21,11 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 const program = new Command('quiver')
   .description('train multilayer perceptrons on Apache Arrow data')
   .version(version)
-  .showHelpAfterError('(run with --help for usage)')
+  // A usage error is one line with its code, like every other error the user can cause
+  // (subcommands inherit this, so it is set before they are registered).
+  .configureOutput({
+    outputError: (message, write) => write(`quiver: ${message.trim().replace(/^error: /, '')} (see --help) [E_USAGE]\n`),
+  })
   .exitOverride();
 registerTrain(program);
 registerGenerate(program);

@@ -34,6 +34,9 @@ export interface TrainFlags {
   momentum: number;
   seed: number;
   microBatch: number;
+  /** A thread count, or 'inline'; by default chosen by the step's size. */
+  workers?: number | 'inline';
+  hogwild?: boolean;
   logEvery: number;
   logFormat: 'text' | 'json';
   initFrom?: string;
@@ -48,7 +51,7 @@ export interface TrainResult {
 }
 
 /** Loads the data, builds (or loads) the model, trains it, saves it; events go to `onEvent`. */
-export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => void): Promise<TrainResult> {
+export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => void, signal?: AbortSignal): Promise<TrainResult> {
   const activations = flags.activation.map(activationName);
   if (activations.length !== 1 && activations.length !== flags.layers.length) {
     throw new ConfigError('E_CONFIG', `--activation takes one name or one per layer (${flags.layers.length} layers, got ${activations.length} names)`);
@@ -74,6 +77,8 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
   const epochs: EpochEvent[] = [];
   const end = await lastValueFrom(trainEvents(model, train, {
     epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed, microBatch: flags.microBatch,
+    ...(flags.workers !== undefined && { workers: flags.workers }), ...(flags.hogwild && { mode: 'hogwild' as const }),
+    ...(signal && { signal }),
     optimizer: sgd({ learningRate: flags.lr, momentum: flags.momentum }),
     ...(test && { validationData: test }),
   }).pipe(tap((e) => { if (e.event === 'epoch') epochs.push(e); onEvent(e); })));
@@ -94,7 +99,7 @@ export function textLogger(logEvery: number, write: (line: string) => void): (e:
     }
     write(`Final loss: ${e.loss.toFixed(4)}, train accuracy: ${formatAccuracy(e.trainAccuracy)}`);
     if (e.testAccuracy !== undefined) write(`Test accuracy: ${formatAccuracy(e.testAccuracy)}`);
-    write(`Trained ${e.epochs} epochs in ${e.seconds.toFixed(3)} s`);
+    write(`Trained ${e.epochs} epoch${e.epochs === 1 ? '' : 's'} in ${e.seconds.toFixed(3)} s`);
   };
 }
 
@@ -121,6 +126,8 @@ export function registerTrain(program: Command): void {
     .option('--momentum <m>', 'SGD momentum', decimalIn('--momentum', 0, 0.999999), 0)
     .option('--seed <n>', 'seed of every random draw', integerAtLeast('--seed', 0), 42)
     .option('--micro-batch <n>', 'rows per micro-shard (each has its own gradient slot)', integerAtLeast('--micro-batch', 1), 256)
+    .option('--workers <n|inline>', 'training threads, or inline (default: inline for small steps, else one per core)', workers)
+    .option('--hogwild', 'lock-free asynchronous updates (Recht et al. 2011): faster on many cores, not reproducible')
     .option('--log-every <n>', 'epochs between text log lines', integerAtLeast('--log-every', 1), 10)
     .option('--log-format <format>', 'text, or json: NDJSON events only on stdout', oneOf('--log-format', ['text', 'json'] as const), 'text')
     .option('--init-from <file>', 'initial weights (safetensors, keys layers.{i}.weight (nOut, nIn), layers.{i}.bias)')
@@ -128,8 +135,26 @@ export function registerTrain(program: Command): void {
     .action(async (flags: TrainFlags) => {
       const write = (line: string): void => { process.stdout.write(line + '\n'); };
       const onEvent = flags.logFormat === 'json' ? (e: TrainEvent) => write(JSON.stringify(e)) : textLogger(flags.logEvery, write);
-      await trainJob(flags, onEvent);
+      // Ctrl-C: finish the current step, save what was trained, exit 130 (128 + SIGINT);
+      // a second Ctrl-C stops at once.
+      const stop = new AbortController();
+      const onSigint = (): void => {
+        if (stop.signal.aborted) process.exit(130);
+        process.stderr.write('quiver: interrupted, stopping after the current step (Ctrl-C again to quit now)\n');
+        stop.abort();
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        await trainJob(flags, onEvent, stop.signal);
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+      if (stop.signal.aborted) process.exitCode = 130;
     });
+}
+
+function workers(value: string): number | 'inline' {
+  return value === 'inline' ? 'inline' : integerAtLeast('--workers', 1)(value);
 }
 
 function batchSize(value: string): number | 'full' {

@@ -100,8 +100,9 @@ export const ACTIVATION_ALIASES: Readonly<Record<string, ActivationName>> = {
 /** The canonical name for `name` or an alias; a ConfigError listing the choices otherwise. */
 export function activationName(name: string): ActivationName {
   if (Object.hasOwn(ACTIVATIONS, name)) return name as ActivationName;
-  const alias = ACTIVATION_ALIASES[name] ?? ACTIVATION_ALIASES[name.toLowerCase()];
-  if (alias !== undefined) return alias;
+  for (const key of [name, name.toLowerCase()]) {
+    if (Object.hasOwn(ACTIVATION_ALIASES, key)) return ACTIVATION_ALIASES[key]!;
+  }
   throw new ConfigError('E_UNKNOWN_ACTIVATION',
     `unknown activation ${JSON.stringify(name)}; choose one of ${Object.keys(ACTIVATIONS).join(', ')} (aliases: ${Object.keys(ACTIVATION_ALIASES).join(', ')})`);
 }

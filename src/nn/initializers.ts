@@ -57,9 +57,8 @@ export const uniform = (args: { limit: number }): InitializerSpec => {
 /** Resolves a name (or alias) given on the command line or in a config to a spec. */
 export function initializerSpec(spec: InitializerSpec | string): InitializerSpec {
   if (typeof spec !== 'string') return spec;
-  if (spec in PRESETS || spec === 'zeros' || spec === 'ones') return spec as InitializerName;
-  const alias = INITIALIZER_ALIASES[spec];
-  if (alias !== undefined) return alias;
+  if (Object.hasOwn(PRESETS, spec) || spec === 'zeros' || spec === 'ones') return spec as InitializerName;
+  if (Object.hasOwn(INITIALIZER_ALIASES, spec)) return INITIALIZER_ALIASES[spec]!;
   throw new ConfigError('E_UNKNOWN_INITIALIZER',
     `unknown initializer ${JSON.stringify(spec)}; choose one of ${INITIALIZER_NAMES.join(', ')} (aliases: ${Object.keys(INITIALIZER_ALIASES).join(', ')})`);
 }

@@ -29,11 +29,13 @@ export function planColumns(file: string, schema: Schema, label: string, feature
   const lab = find(label, 'label');
   const t = lab.field.type;
   if (!(DataType.isInt(t) || DataType.isBool(t) || DataType.isFloat(t))) {
-    throw new DataError('E_LABEL_TYPE', `${where(file, label)}: label column has type ${t} (quiver takes integer or bool labels)`);
+    throw new DataError('E_LABEL_TYPE', `${where(file, label)}: label column has type ${t} (quiver takes integer, bool or whole-number float labels)`);
   }
   const kind = DataType.isInt(t) ? 'int' : DataType.isBool(t) ? 'bool' : 'float';
   let chosen: { name: string; index: number }[];
   if (features !== undefined) {
+    const twice = features.find((name, i) => features.indexOf(name) !== i);
+    if (twice !== undefined) throw new DataError('E_CONFIG', `${where(file, twice)}: feature column named twice`);
     chosen = features.map((name) => {
       const { field, index } = find(name, 'feature');
       if (name === label) throw new DataError('E_CONFIG', `${where(file, name)}: the label column cannot also be a feature`);

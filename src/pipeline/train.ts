@@ -57,6 +57,8 @@ export interface EndEvent {
   testAccuracy?: number;
   /** Wall time from the first step to the last update. */
   seconds: number;
+  /** Present when the signal stopped training early; `epochs` counts only whole epochs. */
+  interrupted?: true;
 }
 
 export type TrainEvent = EpochEvent | EndEvent;
@@ -232,6 +234,7 @@ async function run(model: Model, data: Dataset, options: FitOptions, signal: Abo
     model.params.set(arena.params(current));
     const final = model.evaluate(data.features, data.labels, data.rows);
     const end: EndEvent = { event: 'end', epochs: epochsDone, loss: final.loss, trainAccuracy: final.accuracy, seconds };
+    if (signal.aborted) end.interrupted = true;
     if (options.validationData !== undefined) {
       const v = options.validationData;
       checkFits(model, v);
