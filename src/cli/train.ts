@@ -16,7 +16,7 @@ import { hiddenLayer, mlp } from '../nn/layers.js';
 import { Model } from '../nn/model.js';
 import { sgd } from '../nn/optimizers.js';
 import { loadDataset, type Dataset } from '../pipeline/dataset.js';
-import { train as trainEvents, type EndEvent, type EpochEvent, type History, type TrainEvent } from '../pipeline/train.js';
+import { DEFAULT_MICRO_BATCH, train as trainEvents, type EndEvent, type EpochEvent, type History, type TrainEvent } from '../pipeline/train.js';
 import { decimalIn, integerAtLeast, integerList, nameList, oneOf } from './args.js';
 
 export interface TrainFlags {
@@ -125,7 +125,7 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n|full>', 'rows per step, or full', batchSize, 'full')
     .option('--momentum <m>', 'SGD momentum', decimalIn('--momentum', 0, 0.999999), 0)
     .option('--seed <n>', 'seed of every random draw', integerAtLeast('--seed', 0), 42)
-    .option('--micro-batch <n>', 'rows per micro-shard (each has its own gradient slot)', integerAtLeast('--micro-batch', 1), 256)
+    .option('--micro-batch <n>', 'rows per micro-shard (each has its own gradient slot)', integerAtLeast('--micro-batch', 1), DEFAULT_MICRO_BATCH)
     .option('--workers <n|inline>', 'training threads, or inline (default: inline for small steps, else one per core)', workers)
     .option('--hogwild', 'lock-free asynchronous updates (Recht et al. 2011): faster on many cores, not reproducible')
     .option('--log-every <n>', 'epochs between text log lines', integerAtLeast('--log-every', 1), 10)

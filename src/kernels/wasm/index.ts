@@ -17,6 +17,11 @@ import assert from 'node:assert';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { WASM_RESERVED_BYTES } from '../../workers/arena.js';
+import { reluBackward, reluForward } from '../activations.js';
+import { denseBackward, denseForward } from '../dense.js';
+import { gemmStrided } from '../gemm.js';
+import { sgdUpdate } from '../optim.js';
+import { sumSlots } from '../reduce.js';
 
 export interface WasmKernels {
   /** 'simd' (SIMD 128) or 'relaxed-simd' (SIMD 128 with relaxed SIMD's fused multiply-add). */
@@ -40,6 +45,15 @@ export interface WasmKernels {
   /** out (n) = Σ_s slots[s·stride + i], in slot order. */
   sumSlots(out: Float32Array, slots: Float32Array, stride: number, count: number, n: number): void;
 }
+
+/** The kernel set either implementation provides. */
+export type Kernels = Omit<WasmKernels, 'variant'>;
+
+/**
+ * The TypeScript kernels as a `Kernels`: the fallback, and the proof (checked by tsc) that the
+ * wasm kernels' signatures are the TypeScript ones.
+ */
+export const typescriptKernels: Kernels = { denseForward, denseBackward, gemmStrided, reluForward, reluBackward, sgdUpdate, sumSlots };
 
 /** The raw exports: byte offsets into the shared memory (0 for null) and sizes. */
 interface Exports {
