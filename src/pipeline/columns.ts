@@ -5,9 +5,12 @@ import { DataError, where } from '../errors.js';
  * Which columns of a schema are the features and which is the label, and how to copy a record
  * batch of them into row-major float32 features and class-index labels.
  */
-export interface ColumnPlan {
+export interface FeaturePlan {
   file: string;
   features: { name: string; index: number }[];
+}
+
+export interface ColumnPlan extends FeaturePlan {
   label: { name: string; index: number; kind: 'int' | 'bool' | 'float' };
 }
 
@@ -16,42 +19,43 @@ export function isNumeric(type: DataType): boolean {
   return DataType.isInt(type) || DataType.isFloat(type) || DataType.isBool(type);
 }
 
-export function planColumns(file: string, schema: Schema, label: string, features?: readonly string[]): ColumnPlan {
-  const names = schema.fields.map((f) => f.name);
-  const find = (name: string, role: string): { field: Field; index: number } => {
-    const index = names.indexOf(name);
-    if (index < 0) {
-      throw new DataError(role === 'label' ? 'E_NO_LABEL' : 'E_NO_COLUMN',
-        `${where(file)}: no ${role} column ${JSON.stringify(name)} (columns: ${names.join(', ')})`);
-    }
-    return { field: schema.fields[index]!, index };
+function find(file: string, schema: Schema, name: string, role: 'label' | 'feature'): { field: Field; index: number } {
+  const index = schema.fields.findIndex((f) => f.name === name);
+  if (index < 0) {
+    throw new DataError(role === 'label' ? 'E_NO_LABEL' : 'E_NO_COLUMN',
+      `${where(file)}: no ${role} column ${JSON.stringify(name)} (columns: ${schema.fields.map((f) => f.name).join(', ')})`);
+  }
+  return { field: schema.fields[index]!, index };
+}
+
+/** The named feature columns, in that order (a saved model's, when it is applied to new data). */
+export function planFeatures(file: string, schema: Schema, names: readonly string[]): FeaturePlan {
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new DataError('E_CONFIG', `${where(file, twice)}: feature column named twice`);
+  return {
+    file,
+    features: names.map((name) => {
+      const { field, index } = find(file, schema, name, 'feature');
+      if (!isNumeric(field.type)) {
+        throw new DataError('E_NON_NUMERIC', `${where(file, name)}: feature column has type ${field.type}, not a number`);
+      }
+      return { name, index };
+    }),
   };
-  const lab = find(label, 'label');
+}
+
+/** The label column and the features: those named, or every other numeric column. */
+export function planColumns(file: string, schema: Schema, label: string, features?: readonly string[]): ColumnPlan {
+  const lab = find(file, schema, label, 'label');
   const t = lab.field.type;
   if (!(DataType.isInt(t) || DataType.isBool(t) || DataType.isFloat(t))) {
     throw new DataError('E_LABEL_TYPE', `${where(file, label)}: label column has type ${t} (quiver takes integer, bool or whole-number float labels)`);
   }
   const kind = DataType.isInt(t) ? 'int' : DataType.isBool(t) ? 'bool' : 'float';
-  let chosen: { name: string; index: number }[];
-  if (features !== undefined) {
-    const twice = features.find((name, i) => features.indexOf(name) !== i);
-    if (twice !== undefined) throw new DataError('E_CONFIG', `${where(file, twice)}: feature column named twice`);
-    chosen = features.map((name) => {
-      const { field, index } = find(name, 'feature');
-      if (name === label) throw new DataError('E_CONFIG', `${where(file, name)}: the label column cannot also be a feature`);
-      if (!isNumeric(field.type)) {
-        throw new DataError('E_NON_NUMERIC', `${where(file, name)}: feature column has type ${field.type}, not a number`);
-      }
-      return { name, index };
-    });
-  } else {
-    chosen = schema.fields
-      .map((f, index) => ({ name: f.name, index, type: f.type }))
-      .filter((f) => f.name !== label && isNumeric(f.type))
-      .map(({ name, index }) => ({ name, index }));
-  }
-  if (chosen.length === 0) throw new DataError('E_NO_FEATURES', `${where(file)}: no numeric feature columns besides the label ${JSON.stringify(label)}`);
-  return { file, features: chosen, label: { name: label, index: lab.index, kind } };
+  if (features?.includes(label)) throw new DataError('E_CONFIG', `${where(file, label)}: the label column cannot also be a feature`);
+  const names = features ?? schema.fields.filter((f) => f.name !== label && isNumeric(f.type)).map((f) => f.name);
+  if (names.length === 0) throw new DataError('E_NO_FEATURES', `${where(file)}: no numeric feature columns besides the label ${JSON.stringify(label)}`);
+  return { ...planFeatures(file, schema, names), label: { name: label, index: lab.index, kind } };
 }
 
 /** Checks that a later file (the test set) has the training file's columns. */
@@ -86,6 +90,12 @@ function firstNull(v: Vector): number {
  */
 export function copyBatch(plan: ColumnPlan, batch: RecordBatch, firstRow: number,
                           features: Float32Array, labels: Float32Array, at: number, classes?: number): number {
+  copyFeatures(plan, batch, firstRow, features, at);
+  return copyLabels(plan, batch, firstRow, labels, at, classes);
+}
+
+/** The batch's feature columns into `features` (rows, plan.features.length) from row `at` on, each value checked. */
+export function copyFeatures(plan: FeaturePlan, batch: RecordBatch, firstRow: number, features: Float32Array, at: number): void {
   const n = plan.features.length;
   const rows = batch.numRows;
   plan.features.forEach((f, j) => {
@@ -102,6 +112,12 @@ export function copyBatch(plan: ColumnPlan, batch: RecordBatch, firstRow: number
       features[(at + r) * n + j] = v;
     }
   });
+}
+
+/** The batch's labels into `labels` from row `at` on, as class indices; returns the largest. */
+export function copyLabels(plan: ColumnPlan, batch: RecordBatch, firstRow: number, labels: Float32Array, at: number,
+                           classes?: number): number {
+  const rows = batch.numRows;
   const col = batch.getChildAt(plan.label.index)!;
   const nul = firstNull(col);
   if (nul >= 0) throw new DataError('E_NULL_LABEL', `${where(plan.file, plan.label.name, firstRow + nul)}: null label`);
