@@ -31,7 +31,7 @@ export function registerSeed(program: Command): void {
         const job: TrainFlags = {
           train: `${flags.data}/seed-train.arrow`, test: `${flags.data}/seed-test.arrow`, label: 'label',
           layers: [64], activation: [run.activation], epochs: 100, lr: 0.01, batchSize: 'full', momentum: 0,
-          seed: 42, microBatch: DEFAULT_MICRO_BATCH, logEvery: 10, logFormat: 'text', initFrom: `${flags.data}/${run.init}`,
+          seed: 42, microBatch: DEFAULT_MICRO_BATCH, cacheMb: 256, logEvery: 10, logFormat: 'text', initFrom: `${flags.data}/${run.init}`,
         };
         if (run.activation === 'relu') write('Hidden layer of 64 ReLU units (20 → 64 → 1), full-batch SGD, lr 0.01:');
         const log = textLogger(10, write);

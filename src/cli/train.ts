@@ -15,7 +15,9 @@ import { INITIALIZER_NAMES } from '../nn/initializers.js';
 import { hiddenLayer, mlp } from '../nn/layers.js';
 import { Model } from '../nn/model.js';
 import { sgd } from '../nn/optimizers.js';
-import { loadDataset, type Dataset } from '../pipeline/dataset.js';
+import { DEFAULT_CACHE_BYTES, trainingRows } from '../pipeline/open.js';
+import type { TrainingRows } from '../pipeline/rows.js';
+import { DEFAULT_SHUFFLE_BUFFER } from '../pipeline/streamRows.js';
 import { DEFAULT_MICRO_BATCH, train as trainEvents, type EndEvent, type EpochEvent, type History, type TrainEvent } from '../pipeline/train.js';
 import { decimalIn, integerAtLeast, integerList, nameList, oneOf } from './args.js';
 
@@ -34,6 +36,10 @@ export interface TrainFlags {
   momentum: number;
   seed: number;
   microBatch: number;
+  standardize?: boolean;
+  validationSplit?: number;
+  shuffleBuffer?: number;
+  cacheMb: number;
   /** A thread count, or 'inline'; by default chosen by the step's size. */
   workers?: number | 'inline';
   hogwild?: boolean;
@@ -46,8 +52,8 @@ export interface TrainFlags {
 export interface TrainResult {
   model: Model;
   history: History;
-  train: Dataset;
-  test?: Dataset;
+  train: TrainingRows;
+  test?: TrainingRows;
 }
 
 /** Loads the data, builds (or loads) the model, trains it, saves it; events go to `onEvent`. */
@@ -56,9 +62,19 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
   if (activations.length !== 1 && activations.length !== flags.layers.length) {
     throw new ConfigError('E_CONFIG', `--activation takes one name or one per layer (${flags.layers.length} layers, got ${activations.length} names)`);
   }
-  const loadOptions = { label: flags.label, ...(flags.features && { features: flags.features }), ...(flags.classes && { classes: flags.classes }) };
-  const train = await loadDataset(flags.train, loadOptions);
-  const test = flags.test === undefined ? undefined : await loadDataset(flags.test, { label: flags.label, classes: train.classes, like: train.plan });
+  if (flags.validationSplit !== undefined && flags.test !== undefined) {
+    throw new ConfigError('E_CONFIG', '--validation-split holds rows out of --train for testing; give it or --test, not both');
+  }
+  const train = await trainingRows(flags.train, {
+    label: flags.label, cacheBytes: flags.cacheMb * 2 ** 20,
+    ...(flags.features && { features: flags.features }), ...(flags.classes && { classes: flags.classes }),
+    ...(flags.standardize && { standardize: true }), ...(flags.shuffleBuffer !== undefined && { shuffleBuffer: flags.shuffleBuffer }),
+    ...(flags.validationSplit !== undefined && { holdout: { fraction: flags.validationSplit, seed: flags.seed } }),
+  });
+  const test = flags.test === undefined ? undefined : await trainingRows(flags.test, {
+    label: flags.label, classes: train.classes, like: train, cacheBytes: flags.cacheMb * 2 ** 20,
+    ...(train.standardize && { standardize: train.standardize }),
+  });
   const spec = mlp({
     inputs: train.featureNames.length,
     classes: train.classes,
@@ -69,7 +85,8 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
   });
   const model = Model.init(spec, flags.seed, {
     features: train.featureNames, label: train.labelName,
-    classLabels: Array.from({ length: train.classes }, (_, i) => i),
+    classLabels: train.classLabels ?? Array.from({ length: train.classes }, (_, i) => i),
+    ...(train.standardize && { standardize: train.standardize }),
   });
   if (flags.initFrom !== undefined) await loadWeights(model, flags.initFrom);
   // Each event goes out as its epoch ends (fit() would hold them all until the last one), so a
@@ -126,6 +143,10 @@ export function registerTrain(program: Command): void {
     .option('--momentum <m>', 'SGD momentum', decimalIn('--momentum', 0, 0.999999), 0)
     .option('--seed <n>', 'seed of every random draw', integerAtLeast('--seed', 0), 42)
     .option('--micro-batch <n>', 'rows per micro-shard (each has its own gradient slot)', integerAtLeast('--micro-batch', 1), DEFAULT_MICRO_BATCH)
+    .option('--standardize', 'standardize features to mean 0, std 1 (statistics from the training rows, saved in model.json)')
+    .option('--validation-split <fraction>', 'hold out this fraction of --train rows (by a hash of row number and --seed) and report validationLoss/validationAccuracy', decimalIn('--validation-split', 0, 1, true))
+    .option('--shuffle-buffer <rows>', 'rows mixed by the shuffle buffer when a large file streams', integerAtLeast('--shuffle-buffer', 0), DEFAULT_SHUFFLE_BUFFER)
+    .option('--cache-mb <mb>', 'files up to this size are held in memory and reshuffled there; larger ones stream from disk each epoch', integerAtLeast('--cache-mb', 0), DEFAULT_CACHE_BYTES / 2 ** 20)
     .option('--workers <n|inline>', 'training threads, or inline (default: inline for small steps, else one per core)', workers)
     .option('--hogwild', 'lock-free asynchronous updates (Recht et al. 2011): faster on many cores, not reproducible')
     .option('--log-every <n>', 'epochs between text log lines', integerAtLeast('--log-every', 1), 10)

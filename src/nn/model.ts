@@ -5,6 +5,7 @@ import { forward, layerViews, lossSum, workspace, workspaceSize } from './networ
 import type { ModelSpec } from './layers.js';
 import { initParams, paramLayout, type ParamLayout } from './params.js';
 import { Prng } from './prng.js';
+import { applyStandardization, type Standardization } from '../pipeline/standardize.js';
 
 /** Rows forwarded at a time by predict and evaluate: bounds their scratch memory. */
 const PREDICT_BLOCK = 1024;
@@ -17,6 +18,8 @@ export interface ModelInfo {
   label?: string;
   /** The label value of each class index (0, 1, … for integer labels; false, true for bools). */
   classLabels?: (number | boolean | string)[];
+  /** Per-feature mean and std the inputs are standardized with before the first layer. */
+  standardize?: Standardization;
 }
 
 /** A model: its spec and its flat parameters (layout from paramLayout(spec)). */
@@ -80,24 +83,41 @@ export class Model {
 
   /** Mean loss and accuracy over rows of x with labels (class indices). */
   evaluate(x: Float32Array, labels: Float32Array, rows: number): { loss: number; accuracy: number } {
+    const { loss, correct } = this.lossSum(x, labels, rows);
+    return { loss: loss / rows, accuracy: correct / rows };
+  }
+
+  /**
+   * Σ loss and the rows predicted right; `prepared` inputs are already standardized (the
+   * training loop's, which standardizes rows on their way into the arena).
+   */
+  lossSum(x: Float32Array, labels: Float32Array, rows: number, prepared = false): { loss: number; correct: number } {
     let loss = 0;
     let correct = 0;
     this.forEachBlock(x, rows, (logits, start, m) => {
       const r = lossSum(this.spec, logits, labels.subarray(start, start + m), m);
       loss += r.loss;
       correct += r.correct;
-    });
-    return { loss: loss / rows, accuracy: correct / rows };
+    }, prepared);
+    return { loss, correct };
   }
 
-  private forEachBlock(x: Float32Array, rows: number, fn: (logits: Floats, start: number, m: number) => void): void {
+  private forEachBlock(x: Float32Array, rows: number, fn: (logits: Floats, start: number, m: number) => void, prepared = false): void {
     const block = Math.min(PREDICT_BLOCK, Math.max(1, rows));
     const ws = workspace(new Float32Array(workspaceSize(this.spec, block)), this.spec, block);
     const params = layerViews(this.params, this.layout);
     const n = this.spec.inputs;
+    const s = prepared ? undefined : this.info.standardize;
+    const scaled = s === undefined ? undefined : new Float32Array(block * n);
     for (let start = 0; start < rows; start += block) {
       const m = Math.min(block, rows - start);
-      fn(forward(this.spec, params, ws, x.subarray(start * n, (start + m) * n), m), start, m);
+      let input = x.subarray(start * n, (start + m) * n);
+      if (scaled !== undefined) {
+        scaled.set(input);
+        applyStandardization(scaled, m, s!);
+        input = scaled.subarray(0, m * n);
+      }
+      fn(forward(this.spec, params, ws, input, m), start, m);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { Observable, lastValueFrom, toArray } from 'rxjs';
-import { ConfigError, DivergenceError } from '../errors.js';
+import { ConfigError, DataError, DivergenceError } from '../errors.js';
 import { Model } from '../nn/model.js';
 import { optimizerSlots, sgd, type OptimizerSpec } from '../nn/optimizers.js';
 import { Prng } from '../nn/prng.js';
@@ -7,6 +7,8 @@ import { Arena, layoutArena } from '../workers/arena.js';
 import { InlineEngine, type StepEngine } from '../workers/engine.js';
 import { createPool, PoolEngine, type TrainingPool } from '../workers/pool.js';
 import type { Dataset } from './dataset.js';
+import { memoryRows } from './memoryRows.js';
+import type { TrainingRows } from './rows.js';
 
 export interface FitOptions {
   /** Passes over the training data; 100, the seed's. */
@@ -20,7 +22,7 @@ export interface FitOptions {
   /** Rows per micro-shard, each with its own gradient slot; fixed, never derived from the worker count. */
   microBatch?: number;
   /** Evaluated once after the last update, for the end event's testLoss and testAccuracy. */
-  validationData?: Dataset;
+  validationData?: Dataset | TrainingRows;
   /** Stops training after the current step. */
   signal?: AbortSignal;
   /**
@@ -55,6 +57,9 @@ export interface EndEvent {
   trainAccuracy: number;
   testLoss?: number;
   testAccuracy?: number;
+  /** On the rows held out by a validation split (TrainingRows.holdout). */
+  validationLoss?: number;
+  validationAccuracy?: number;
   /** Wall time from the first step to the last update. */
   seconds: number;
   /** Present when the signal stopped training early; `epochs` counts only whole epochs. */
@@ -80,30 +85,37 @@ export const INLINE_MAX_FLOPS = 20e6;
 interface Resolved {
   epochs: number;
   batchRows: number;
+  /** Reshuffle each epoch: whenever a batch is smaller than the data. */
+  shuffle: boolean;
   optimizer: OptimizerSpec;
   seed: number;
   microBatch: number;
 }
 
-function resolve(data: Dataset, o: FitOptions): Resolved {
+function resolve(data: TrainingRows, o: FitOptions): Resolved {
   const epochs = o.epochs ?? 100;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError('E_CONFIG', `epochs must be a positive integer (got ${epochs})`);
   const batch = o.batchSize ?? 'full';
   if (batch !== 'full' && (!Number.isInteger(batch) || batch < 1)) {
     throw new ConfigError('E_CONFIG', `batchSize must be a positive integer or "full" (got ${batch})`);
   }
+  if (batch === 'full' && data.rows === undefined) {
+    throw new ConfigError('E_CONFIG', `${data.file}: a full batch needs the number of rows, which a one-pass stream does not know; give a batch size`);
+  }
   const microBatch = o.microBatch ?? DEFAULT_MICRO_BATCH;
   if (!Number.isInteger(microBatch) || microBatch < 1) throw new ConfigError('E_CONFIG', `microBatch must be a positive integer (got ${microBatch})`);
   const seed = o.seed ?? 42;
   if (!Number.isInteger(seed)) throw new ConfigError('E_CONFIG', `seed must be an integer (got ${seed})`);
+  const rows = data.rows ?? Infinity;
   return {
     epochs, seed, microBatch,
-    batchRows: batch === 'full' ? data.rows : Math.min(batch, data.rows),
+    batchRows: batch === 'full' ? rows : Math.min(batch, rows),
+    shuffle: batch !== 'full' && batch < rows,
     optimizer: o.optimizer ?? sgd(),
   };
 }
 
-function checkFits(model: Model, data: Dataset): void {
+function checkFits(model: Model, data: TrainingRows): void {
   if (data.featureNames.length !== model.spec.inputs) {
     throw new ConfigError('E_SHAPE', `file ${data.file}: ${data.featureNames.length} feature columns, but the model takes ${model.spec.inputs} inputs`);
   }
@@ -112,17 +124,47 @@ function checkFits(model: Model, data: Dataset): void {
   }
 }
 
+/** A Dataset in memory, or rows that stream. */
+function asRows(data: Dataset | TrainingRows): TrainingRows {
+  return 'epoch' in data ? data : memoryRows(data);
+}
+
+/** Rows evaluated at a time after training. */
+const EVALUATE_BLOCK = 4096;
+
+/** Mean loss and accuracy of the model over one pass of `rows` (already standardized on the way in). */
+export async function evaluateRows(model: Model, rows: TrainingRows): Promise<{ loss: number; accuracy: number; rows: number }> {
+  const n = model.spec.inputs;
+  const features = new Float32Array(EVALUATE_BLOCK * n);
+  const labels = new Float32Array(EVALUATE_BLOCK);
+  const reader = rows.epoch(0, new Prng(0), false);
+  let loss = 0;
+  let correct = 0;
+  let count = 0;
+  try {
+    for (let m = await reader.fill(features, labels, EVALUATE_BLOCK); m > 0; m = await reader.fill(features, labels, EVALUATE_BLOCK)) {
+      const r = model.lossSum(features, labels, m, true);
+      loss += r.loss;
+      correct += r.correct;
+      count += m;
+    }
+  } finally {
+    await reader.close();
+  }
+  return { loss: loss / count, accuracy: correct / count, rows: count };
+}
+
 /**
  * Trains `model` on `data`, emitting an epoch event per epoch and an end event; the model's
  * parameters hold the final weights when the end event is emitted. Unsubscribing stops
  * training after the current step.
  */
-export function train(model: Model, data: Dataset, options: FitOptions = {}): Observable<TrainEvent> {
+export function train(model: Model, data: Dataset | TrainingRows, options: FitOptions = {}): Observable<TrainEvent> {
   return new Observable<TrainEvent>((subscriber) => {
     const stop = new AbortController();
     const onAbort = (): void => stop.abort();
     options.signal?.addEventListener('abort', onAbort);
-    run(model, data, options, stop.signal, (e) => subscriber.next(e))
+    run(model, asRows(data), options, stop.signal, (e) => subscriber.next(e))
       .then(() => subscriber.complete(), (e: unknown) => subscriber.error(e))
       .finally(() => options.signal?.removeEventListener('abort', onAbort));
     return () => stop.abort();
@@ -130,22 +172,10 @@ export function train(model: Model, data: Dataset, options: FitOptions = {}): Ob
 }
 
 /** Keras's fit: trains and resolves with the history once the last update is done. */
-export async function fit(model: Model, data: Dataset, options: FitOptions = {}): Promise<History> {
+export async function fit(model: Model, data: Dataset | TrainingRows, options: FitOptions = {}): Promise<History> {
   const events = await lastValueFrom(train(model, data, options).pipe(toArray()));
   const end = events[events.length - 1];
   return { epochs: events.filter((e): e is EpochEvent => e.event === 'epoch'), end: end as EndEvent };
-}
-
-/** One step's rows: the `rows` rows from `start` of epoch `epoch`'s order. */
-interface Batch { epoch: number; step: number; start: number; rows: number; last: boolean }
-
-function* schedule(epochs: number, rows: number, batchRows: number): Generator<Batch> {
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    for (let start = 0, step = 0; start < rows; start += batchRows, step++) {
-      const n = Math.min(batchRows, rows - start);
-      yield { epoch, step, start, rows: n, last: start + n >= rows };
-    }
-  }
 }
 
 /** Where the steps run: the calling thread, or a pool (the caller's, or one made for this run). */
@@ -176,81 +206,92 @@ function stepFlops(model: Model, rows: number): number {
   return 6 * rows * model.layout.size;
 }
 
-async function run(model: Model, data: Dataset, options: FitOptions, signal: AbortSignal,
+async function run(model: Model, data: TrainingRows, options: FitOptions, signal: AbortSignal,
                    emit: (e: TrainEvent) => void): Promise<void> {
   checkFits(model, data);
   const o = resolve(data, options);
+  if (data.standardize !== undefined) model.info.standardize = data.standardize;
   const { engine, arena } = await startEngine(model, o, options);
   let current = 0;
   arena.params(current).set(model.params);
   const rng = new Prng((o.seed ^ 0x9e3779b9) >>> 0); // a stream of its own, apart from the initializers'
-  const order = Uint32Array.from({ length: data.rows }, (_, i) => i);
-  const shuffle = o.batchRows < data.rows;
-  const n = model.spec.inputs;
-  /** Copies a batch's rows into an input slot; the first batch of an epoch reshuffles first. */
-  const fill = (b: Batch, inputSlot: number): void => {
-    if (shuffle && b.start === 0) rng.shuffle(order);
+  let epoch = 0;
+  let reader = data.epoch(epoch, rng, o.shuffle);
+  /** Pulls the next batch into an input slot: 0 rows once the epoch is over. */
+  const fill = (inputSlot: number): Promise<number> => {
     const slot = arena.input(inputSlot);
-    if (!shuffle) { // rows in file order: one block copy
-      slot.features.set(data.features.subarray(b.start * n, (b.start + b.rows) * n));
-      slot.labels.set(data.labels.subarray(b.start, b.start + b.rows));
-      return;
-    }
-    for (let r = 0; r < b.rows; r++) {
-      const src = order[b.start + r]!;
-      slot.features.set(data.features.subarray(src * n, (src + 1) * n), r * n);
-      slot.labels[r] = data.labels[src]!;
-    }
+    return reader.fill(slot.features, slot.labels, o.batchRows);
   };
-  const batches = schedule(o.epochs, data.rows, o.batchRows);
-  let next = batches.next();
-  if (!next.done) fill(next.value, 0);
+  let pending = await fill(0);
   const started = performance.now();
   let completed = 0;
-  let epochsDone = 0;
+  let step = 0;
   let loss = 0;
   let correct = 0;
+  let seen = 0;
   try {
-    while (!next.done && !signal.aborted) {
-      const b = next.value;
+    if (pending === 0) throw new DataError('E_NO_ROWS', `file ${data.file}: no rows to train on`);
+    while (epoch < o.epochs && !signal.aborted) {
+      const rows = pending;
       const inputSlot = completed % 2;
-      const running = engine.step({ inputSlot, rows: b.rows, paramBuffer: current, optimizer: o.optimizer });
-      next = batches.next();
-      if (!next.done) fill(next.value, 1 - inputSlot); // the next batch is copied while this step computes
+      const running = engine.step({ inputSlot, rows, paramBuffer: current, optimizer: o.optimizer });
+      // The next batch is decoded into the other slot while this step computes.
+      let next = await fill(1 - inputSlot);
+      const last = next === 0;
+      if (last) {
+        await reader.close();
+        if (epoch + 1 < o.epochs) {
+          reader = data.epoch(epoch + 1, rng, o.shuffle);
+          next = await fill(1 - inputSlot);
+        }
+      }
       const result = await running;
       if (!Number.isFinite(result.loss)) {
         throw new DivergenceError('E_DIVERGED',
-          `the loss became ${result.loss} at epoch ${b.epoch}, step ${b.step}: lower --lr (now ${o.optimizer.learningRate})`);
+          `the loss became ${result.loss} at epoch ${epoch}, step ${step}: lower --lr (now ${o.optimizer.learningRate})`);
       }
       current = result.paramBuffer; // the step finished: its output buffer holds the parameters now
       completed++;
+      step++;
       loss += result.loss;
       correct += result.correct;
-      if (b.last) {
-        epochsDone++;
-        emit({ event: 'epoch', epoch: b.epoch, loss: loss / data.rows, trainAccuracy: correct / data.rows });
+      seen += rows;
+      pending = next;
+      if (last) {
+        emit({ event: 'epoch', epoch, loss: loss / seen, trainAccuracy: correct / seen });
+        epoch++;
+        step = 0;
         loss = 0;
         correct = 0;
+        seen = 0;
         await new Promise((resolve) => setImmediate(resolve)); // let signals and I/O in between epochs
       }
     }
     const seconds = (performance.now() - started) / 1000;
     model.params.set(arena.params(current));
-    const final = model.evaluate(data.features, data.labels, data.rows);
-    const end: EndEvent = { event: 'end', epochs: epochsDone, loss: final.loss, trainAccuracy: final.accuracy, seconds };
+    const final = await evaluateRows(model, data);
+    const end: EndEvent = { event: 'end', epochs: epoch, loss: final.loss, trainAccuracy: final.accuracy, seconds };
     if (signal.aborted) end.interrupted = true;
     if (options.validationData !== undefined) {
-      const v = options.validationData;
+      // A Dataset is standardized as the training rows were; TrainingRows come prepared.
+      const vd = options.validationData;
+      const v = 'epoch' in vd ? vd : memoryRows(vd, data.standardize === undefined ? {} : { standardize: data.standardize });
       checkFits(model, v);
-      const test = model.evaluate(v.features, v.labels, v.rows);
+      const test = await evaluateRows(model, v);
       end.testLoss = test.loss;
       end.testAccuracy = test.accuracy;
+    }
+    if (data.holdout !== undefined) {
+      const h = await evaluateRows(model, data.holdout);
+      end.validationLoss = h.loss;
+      end.validationAccuracy = h.accuracy;
     }
     emit(end);
   } catch (e) {
     model.params.set(arena.params(current)); // the last completed step's, never a mix
     throw e;
   } finally {
+    await reader.close();
     await engine.close();
   }
 }
