@@ -73,6 +73,24 @@ describe('label column types', () => {
     expect(ds.labelName).toBe('label');
   });
 
+  it('maps string labels to class indices in order of first appearance, and keeps the mapping', async () => {
+    const ds = await loadDataset(write({ f0: [1, 2, 3, 4, 5], label: vectorFromArray(['dog', 'cat', 'dog', 'emu', 'cat'], new Utf8()) }));
+    expect(Array.from(ds.labels)).toEqual([0, 1, 0, 2, 1]);
+    expect(ds.classes).toBe(3);
+    expect(ds.classLabels).toEqual(['dog', 'cat', 'emu']);
+  });
+
+  it('maps string labels in sorted order with labelOrder "sorted"', async () => {
+    const ds = await loadDataset(write({ f0: [1, 2, 3, 4], label: vectorFromArray(['dog', 'cat', 'dog', 'ant'], new Utf8()) }), { labelOrder: 'sorted' });
+    expect(Array.from(ds.labels)).toEqual([2, 1, 2, 0]);
+    expect(ds.classLabels).toEqual(['ant', 'cat', 'dog']);
+  });
+
+  it('rejects a string label the known mapping lacks with E_LABEL_RANGE', async () => {
+    const file = write({ f0: [1, 2, 3], label: vectorFromArray(['dog', 'cat', 'yak'], new Utf8()) });
+    await expectError(file, 'E_LABEL_RANGE', /column "label", row 2.*yak/, { classLabels: ['dog', 'cat'] });
+  });
+
   it('takes at least 2 classes when every label is 0', async () => {
     const ds = await loadDataset(write({ f0: [1, 2], label: [0, 0] }));
     expect(ds.classes).toBe(2);
@@ -231,8 +249,11 @@ describe('bad columns', () => {
     await expectError(file, 'E_NON_NUMERIC', new RegExp(`${rx(file)}.*column "name".*Utf8`), { features: ['name'] });
   });
 
-  it('rejects a string label column with E_LABEL_TYPE', async () => {
-    await expectError(file, 'E_LABEL_TYPE', /column "name".*Utf8/, { label: 'name' });
+  it('rejects a float label column holding fractions with E_LABEL_TYPE or E_LABEL_RANGE', async () => {
+    const frac = write({ f0: [1, 2], label: vectorFromArray([0.5, 1], new Float64()) });
+    const e = await failure(frac);
+    expect(['E_LABEL_TYPE', 'E_LABEL_RANGE']).toContain(e.code);
+    expect(e.message).toMatch(/column "label"/);
   });
 
   it('rejects a file whose only other columns are not numbers with E_NO_FEATURES', async () => {
