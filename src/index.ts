@@ -24,3 +24,10 @@ export { openArrowFile, type ArrowSource } from './pipeline/source.js';
 export { train, fit, type FitOptions, type TrainEvent, type EpochEvent, type EndEvent, type History } from './pipeline/train.js';
 export { saveModel, loadModel, loadWeights, type ModelJson } from './io/modelFile.js';
 export { encodeSafetensors, decodeSafetensors, type Tensor } from './io/safetensors.js';
+export {
+  predictBatches, predictSource, Predictor, classLabelsOf, featureNamesOf, classesOfLogits, probabilitiesOfLogits,
+  type PredictOptions,
+} from './pipeline/predict.js';
+export { openBatchWriter, writeBatches, ipcFormatOf, type BatchWriter, type IpcFormat } from './io/predictions.js';
+export { Metrics, rocAuc, evaluateSource, type EvaluateResult, type EvaluateOptions } from './io/metrics.js';
+export { openAtomic, writeFileAtomic, type AtomicFile } from './io/atomic.js';

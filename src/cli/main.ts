@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { QuiverError } from '../errors.js';
+import { registerEvaluate } from './evaluate.js';
 import { registerGenerate } from './generate.js';
+import { registerPredict } from './predict.js';
 import { registerSeed } from './seed.js';
 import { registerTrain } from './train.js';
 
@@ -30,6 +32,8 @@ const program = new Command('quiver')
 registerTrain(program);
 registerGenerate(program);
 registerSeed(program);
+registerPredict(program);
+registerEvaluate(program);
 for (const c of program.commands) c.exitOverride();
 
 try {
