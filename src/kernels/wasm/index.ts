@@ -94,7 +94,9 @@ function hasSimdThreads(): boolean {
  * runs from src/ (three levels up is the repository root in both layouts' terms).
  */
 function candidates(file: string): URL[] {
-  return [new URL(`./${file}`, import.meta.url), new URL(`../../../dist/kernels/wasm/${file}`, import.meta.url)];
+  const beside = new URL(`./${file}`, import.meta.url);
+  const inDist = new URL(`../../../dist/kernels/wasm/${file}`, import.meta.url);
+  return beside.href === inDist.href ? [beside] : [beside, inDist];
 }
 
 interface Compiled { module: WebAssembly.Module; variant: WasmKernels['variant'] }
@@ -116,6 +118,7 @@ async function compile(): Promise<Compiled | string> {
       } catch {
         continue;
       }
+      if (variant === 'relaxed-simd' && !WebAssembly.validate(bytes)) break; // the plain build, then
       return { module: await WebAssembly.compile(bytes), variant };
     }
   }
@@ -151,7 +154,10 @@ function abort(_message: number, _file: number, line: number, column: number): n
   throw new Error(`wasm kernel aborted at ${line}:${column}`);
 }
 
-/** Wraps the exports with the TypeScript signatures; each view is checked to lie in `buffer`. */
+/**
+ * Wraps the exports with the TypeScript signatures; each view is checked to lie in `buffer`, the
+ * memory's buffer when the kernels were loaded (the arena's memory never grows, so it stays the one).
+ */
 function bind(e: Exports, buffer: ArrayBufferLike, variant: WasmKernels['variant']): WasmKernels {
   const at = (v: Float32Array): number => {
     if (v.buffer !== buffer) notInArena();

@@ -1,0 +1,95 @@
+/**
+ * GFLOP/s of the three products a dense layer's step needs, on one thread: the WebAssembly SIMD
+ * kernels against the TypeScript gemmStrided, both on the same views of one shared memory.
+ *
+ *   forward      out (m,n) = x (m,k) · wᵀ, w (n,k)
+ *   input grad   dx (m,k) += dy (m,n) · w (n,k)
+ *   weight grad  dw (n,k) += dyᵀ (n,m) · x (m,k)
+ *
+ * Sizes: 512³, and the layers of bench/scaling.ts's workloads at its micro-batch of 64 rows.
+ * A product is 2·m·n·k flops; each figure is the median of 5 timed runs of ≥ 0.2 s each, after a
+ * warm-up. The wasm module is the one loadWasmKernels picks (relaxed SIMD only with
+ * --experimental-wasm-relaxed-simd).
+ *
+ * ```sh
+ * npm run build:wasm && node --import tsx bench/gemm.ts
+ * node --import tsx bench/gemm.ts --quick        # 512³ only, 3 runs
+ * node --experimental-wasm-relaxed-simd --import tsx bench/gemm.ts
+ * ```
+ */
+import { gemmStrided } from '../src/kernels/gemm.js';
+import { loadWasmKernels, type Kernels } from '../src/kernels/wasm/index.js';
+import { Prng } from '../src/nn/prng.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const RUNS = quick ? 3 : 5;
+const MIN_SECONDS = 0.2;
+
+/** [label, m (rows), n (units out), k (units in)] */
+const SIZES: [string, number, number, number][] = [
+  ['512³', 512, 512, 512],
+  ...(quick ? [] : [
+    ['W2 784→512, 64 rows', 64, 512, 784],
+    ['W2 512→512, 64 rows', 64, 512, 512],
+    ['W3 256→256, 64 rows', 64, 256, 256],
+  ] as [string, number, number, number][]),
+];
+
+const maxFloats = Math.max(...SIZES.map(([, m, n, k]) => m * k + n * k + m * n)) * 2;
+const memory = new WebAssembly.Memory({ initial: Math.ceil((65536 + maxFloats * 4 + 4096) / 65536) + 1,
+  maximum: 65536, shared: true });
+const wasm = await loadWasmKernels(memory);
+if (wasm === undefined) throw new Error('the wasm kernels did not load (see the warning above)');
+
+const rng = new Prng(7);
+let at = 65536;
+function view(n: number): Float32Array {
+  const v = new Float32Array(memory.buffer, at, n);
+  at += Math.ceil((n * 4) / 64) * 64;
+  for (let i = 0; i < n; i++) v[i] = rng.uniform(-1, 1);
+  return v;
+}
+
+type Gemm = Kernels['gemmStrided'];
+const PRODUCTS: [string, (g: Gemm, m: number, n: number, k: number) => () => void][] = [
+  ['forward x·wᵀ', (g, m, n, k) => { const x = view(m * k), w = view(n * k), out = view(m * n);
+    return () => g(out, x, w, m, n, k, k, 1, 1, k, false); }],
+  ['input grad dy·w', (g, m, n, k) => { const dy = view(m * n), w = view(n * k), dx = view(m * k);
+    return () => g(dx, dy, w, m, k, n, n, 1, k, 1, true); }],
+  ['weight grad dyᵀ·x', (g, m, n, k) => { const dy = view(m * n), x = view(m * k), dw = view(n * k);
+    return () => g(dw, dy, x, n, k, m, 1, n, k, 1, true); }],
+];
+
+function gflops(run: () => void, flops: number): number {
+  run();
+  let reps = 1;
+  for (;;) { // calibrate: enough repetitions for MIN_SECONDS
+    const t = performance.now();
+    for (let r = 0; r < reps; r++) run();
+    if ((performance.now() - t) / 1000 >= MIN_SECONDS) break;
+    reps *= 2;
+  }
+  const rates: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    for (let r = 0; r < reps; r++) run();
+    rates.push((flops * reps) / ((performance.now() - t) / 1000) / 1e9);
+  }
+  rates.sort((a, b) => a - b);
+  return rates[Math.floor(rates.length / 2)]!;
+}
+
+console.log(`wasm variant: ${wasm.variant}; one thread; median of ${RUNS} runs\n`);
+console.log('| size | product | TypeScript GFLOP/s | wasm GFLOP/s | wasm / TS |');
+console.log('| --- | --- | ---: | ---: | ---: |');
+for (const [label, m, n, k] of SIZES) {
+  for (const [name, setup] of PRODUCTS) {
+    at = 65536;
+    const flops = 2 * m * n * k;
+    const ts = gflops(setup(gemmStrided, m, n, k), flops);
+    at = 65536;
+    const w = gflops(setup(wasm.gemmStrided, m, n, k), flops);
+    console.log(`| ${label} | ${name} | ${ts.toFixed(2)} | ${w.toFixed(2)} | ${(w / ts).toFixed(1)}× |`);
+  }
+}
