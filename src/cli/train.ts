@@ -126,33 +126,9 @@ export function formatAccuracy(a: number): string {
 }
 
 export function registerTrain(program: Command): void {
-  program
+  addTrainFlags(program
     .command('train')
-    .description('train a multilayer perceptron on an Arrow IPC file')
-    .requiredOption('--train <file>', 'training data (Arrow IPC file)')
-    .option('--test <file>', 'test data, evaluated after the last update')
-    .option('--label <col>', 'label column (integer class indices or bool)', 'label')
-    .option('--features <cols>', 'feature columns, comma-separated (default: every other numeric column)', nameList('--features'))
-    .option('--classes <k>', 'number of classes (default: largest training label + 1)', integerAtLeast('--classes', 2))
-    .option('--layers <units>', 'hidden layer widths, comma-separated', integerList('--layers', 1), [64])
-    .option('--activation <names>', `hidden activation, or one per layer: ${Object.keys(ACTIVATIONS).join(', ')}`, nameList('--activation'), ['relu'])
-    .option('--init <name>', `weight initializer (default: heNormal for the ReLU family, glorotUniform for tanh/sigmoid): ${INITIALIZER_NAMES.join(', ')}`)
-    .option('--epochs <n>', 'passes over the training data', integerAtLeast('--epochs', 1), 100)
-    .option('--lr <rate>', 'learning rate', decimalIn('--lr', 0, Infinity, true), 0.01)
-    .option('--batch-size <n|full>', 'rows per step, or full', batchSize, 'full')
-    .option('--momentum <m>', 'SGD momentum', decimalIn('--momentum', 0, 0.999999), 0)
-    .option('--seed <n>', 'seed of every random draw', integerAtLeast('--seed', 0), 42)
-    .option('--micro-batch <n>', 'rows per micro-shard (each has its own gradient slot)', integerAtLeast('--micro-batch', 1), DEFAULT_MICRO_BATCH)
-    .option('--standardize', 'standardize features to mean 0, std 1 (statistics from the training rows, saved in model.json)')
-    .option('--validation-split <fraction>', 'hold out this fraction of --train rows (by a hash of row number and --seed) and report validationLoss/validationAccuracy', decimalIn('--validation-split', 0, 1, true))
-    .option('--shuffle-buffer <rows>', 'rows mixed by the shuffle buffer when a large file streams', integerAtLeast('--shuffle-buffer', 0), DEFAULT_SHUFFLE_BUFFER)
-    .option('--cache-mb <mb>', 'files up to this size are held in memory and reshuffled there; larger ones stream from disk each epoch', integerAtLeast('--cache-mb', 0), DEFAULT_CACHE_BYTES / 2 ** 20)
-    .option('--workers <n|inline>', 'training threads, or inline (default: inline for small steps, else one per core)', workers)
-    .option('--hogwild', 'lock-free asynchronous updates (Recht et al. 2011): faster on many cores, not reproducible')
-    .option('--log-every <n>', 'epochs between text log lines', integerAtLeast('--log-every', 1), 10)
-    .option('--log-format <format>', 'text, or json: NDJSON events only on stdout', oneOf('--log-format', ['text', 'json'] as const), 'text')
-    .option('--init-from <file>', 'initial weights (safetensors, keys layers.{i}.weight (nOut, nIn), layers.{i}.bias)')
-    .option('--save <dir>', 'write model.json and weights.safetensors here')
+    .description('train a multilayer perceptron on an Arrow IPC file'))
     .action(async (flags: TrainFlags) => {
       const write = (line: string): void => { process.stdout.write(line + '\n'); };
       const onEvent = flags.logFormat === 'json' ? (e: TrainEvent) => write(JSON.stringify(e)) : textLogger(flags.logEvery, write);
@@ -180,4 +156,36 @@ function workers(value: string): number | 'inline' {
 
 function batchSize(value: string): number | 'full' {
   return value === 'full' ? 'full' : integerAtLeast('--batch-size', 1)(value);
+}
+
+/**
+ * Every flag of `quiver train`, on `command`: `quiver compare` takes the same ones, so a run is
+ * described the same way in both.
+ */
+export function addTrainFlags(command: Command): Command {
+  return command
+    .requiredOption('--train <file>', 'training data (Arrow IPC file or stream, Parquet, - for stdin)')
+    .option('--test <file>', 'test data, evaluated after the last update')
+    .option('--label <col>', 'label column (integer class indices or bool)', 'label')
+    .option('--features <cols>', 'feature columns, comma-separated (default: every other numeric column)', nameList('--features'))
+    .option('--classes <k>', 'number of classes (default: largest training label + 1)', integerAtLeast('--classes', 2))
+    .option('--layers <units>', 'hidden layer widths, comma-separated', integerList('--layers', 1), [64])
+    .option('--activation <names>', `hidden activation, or one per layer: ${Object.keys(ACTIVATIONS).join(', ')}`, nameList('--activation'), ['relu'])
+    .option('--init <name>', `weight initializer (default: heNormal for the ReLU family, glorotUniform for tanh/sigmoid): ${INITIALIZER_NAMES.join(', ')}`)
+    .option('--epochs <n>', 'passes over the training data', integerAtLeast('--epochs', 1), 100)
+    .option('--lr <rate>', 'learning rate', decimalIn('--lr', 0, Infinity, true), 0.01)
+    .option('--batch-size <n|full>', 'rows per step, or full', batchSize, 'full')
+    .option('--momentum <m>', 'SGD momentum', decimalIn('--momentum', 0, 0.999999), 0)
+    .option('--seed <n>', 'seed of every random draw', integerAtLeast('--seed', 0), 42)
+    .option('--micro-batch <n>', 'rows per micro-shard (each has its own gradient slot)', integerAtLeast('--micro-batch', 1), DEFAULT_MICRO_BATCH)
+    .option('--standardize', 'standardize features to mean 0, std 1 (statistics from the training rows, saved in model.json)')
+    .option('--validation-split <fraction>', 'hold out this fraction of --train rows (by a hash of row number and --seed) and report validationLoss/validationAccuracy', decimalIn('--validation-split', 0, 1, true))
+    .option('--shuffle-buffer <rows>', 'rows mixed by the shuffle buffer when a large file streams', integerAtLeast('--shuffle-buffer', 0), DEFAULT_SHUFFLE_BUFFER)
+    .option('--cache-mb <mb>', 'files up to this size are held in memory and reshuffled there; larger ones stream from disk each epoch', integerAtLeast('--cache-mb', 0), DEFAULT_CACHE_BYTES / 2 ** 20)
+    .option('--workers <n|inline>', 'training threads, or inline (default: inline for small steps, else one per core)', workers)
+    .option('--hogwild', 'lock-free asynchronous updates (Recht et al. 2011): faster on many cores, not reproducible')
+    .option('--log-every <n>', 'epochs between text log lines', integerAtLeast('--log-every', 1), 10)
+    .option('--log-format <format>', 'text, or json: NDJSON events only on stdout', oneOf('--log-format', ['text', 'json'] as const), 'text')
+    .option('--init-from <file>', 'initial weights (safetensors, keys layers.{i}.weight (nOut, nIn), layers.{i}.bias)')
+    .option('--save <dir>', 'write model.json and weights.safetensors here');
 }
