@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { lastValueFrom, tap } from 'rxjs';
 import { ConfigError } from '../errors.js';
 import { loadWeights, saveModel } from '../io/modelFile.js';
+import { KERNELS_NAMES, type KernelsName } from '../kernels/kernels.js';
 import { ACTIVATIONS, activationName } from '../nn/activations.js';
 import { INITIALIZER_NAMES } from '../nn/initializers.js';
 import { hiddenLayer, mlp } from '../nn/layers.js';
@@ -43,6 +44,8 @@ export interface TrainFlags {
   /** A thread count, or 'inline'; by default chosen by the step's size. */
   workers?: number | 'inline';
   hogwild?: boolean;
+  /** 'wasm' (default) or 'ts': which kernel set computes the steps. */
+  kernels?: KernelsName;
   logEvery: number;
   logFormat: 'text' | 'json';
   initFrom?: string;
@@ -95,6 +98,7 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
   const end = await lastValueFrom(trainEvents(model, train, {
     epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed, microBatch: flags.microBatch,
     ...(flags.workers !== undefined && { workers: flags.workers }), ...(flags.hogwild && { mode: 'hogwild' as const }),
+    ...(flags.kernels !== undefined && { kernels: flags.kernels }),
     ...(signal && { signal }),
     optimizer: sgd({ learningRate: flags.lr, momentum: flags.momentum }),
     ...(test && { validationData: test }),
@@ -184,6 +188,7 @@ export function addTrainFlags(command: Command): Command {
     .option('--cache-mb <mb>', 'files up to this size are held in memory and reshuffled there; larger ones stream from disk each epoch', integerAtLeast('--cache-mb', 0), DEFAULT_CACHE_BYTES / 2 ** 20)
     .option('--workers <n|inline>', 'training threads, or inline (default: inline for small steps, else one per core)', workers)
     .option('--hogwild', 'lock-free asynchronous updates (Recht et al. 2011): faster on many cores, not reproducible')
+    .option('--kernels <set>', 'wasm: the WebAssembly SIMD kernels (the TypeScript ones where the engine lacks SIMD); ts: the TypeScript reference kernels', oneOf('--kernels', KERNELS_NAMES), 'wasm')
     .option('--log-every <n>', 'epochs between text log lines', integerAtLeast('--log-every', 1), 10)
     .option('--log-format <format>', 'text, or json: NDJSON events only on stdout', oneOf('--log-format', ['text', 'json'] as const), 'text')
     .option('--init-from <file>', 'initial weights (safetensors, keys layers.{i}.weight (nOut, nIn), layers.{i}.bias)')

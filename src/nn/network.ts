@@ -1,9 +1,8 @@
-import { denseBackward, denseForward } from '../kernels/dense.js';
+import { tsKernels, type Kernels } from '../kernels/kernels.js';
 import {
   argmaxCorrect, binaryCorrect, binaryCrossentropyBackward, binaryCrossentropyForward,
   sparseCategoricalCrossentropyBackward, sparseCategoricalCrossentropyForward,
 } from '../kernels/loss.js';
-import { ACTIVATIONS } from './activations.js';
 import type { Floats } from '../kernels/types.js';
 import { fanIn, type ModelSpec } from './layers.js';
 import { view, type ParamLayout } from './params.js';
@@ -70,12 +69,12 @@ export function workspace(buffer: Floats, spec: ModelSpec, rows: number): Worksp
 }
 
 /** Forward of m ≤ ws.rows rows of x (m, inputs); returns the logits view (m, outputs). */
-export function forward(spec: ModelSpec, params: LayerViews[], ws: Workspace, x: Floats, m: number): Floats {
+export function forward(spec: ModelSpec, params: LayerViews[], ws: Workspace, x: Floats, m: number,
+                        kernels: Kernels = tsKernels): Floats {
   let input = x;
   spec.layers.forEach((l, i) => {
     const p = params[i]!;
-    denseForward(ws.z[i]!, input, p.w, p.b, m, l.units, fanIn(spec, i));
-    if (l.activation !== 'linear') ACTIVATIONS[l.activation].forward(ws.a[i]!, ws.z[i]!, p.alpha, m, l.units);
+    kernels.denseActivationForward(ws.z[i]!, ws.a[i]!, input, p.w, p.b, l.activation, p.alpha, m, l.units, fanIn(spec, i));
     input = ws.a[i]!;
   });
   return ws.z[spec.layers.length - 1]!;
@@ -98,7 +97,7 @@ export function lossSum(spec: ModelSpec, logits: Floats, labels: Floats, m: numb
  * of B rows, so summing the slots gives the batch gradient.
  */
 export function backward(spec: ModelSpec, params: LayerViews[], grads: LayerViews[], ws: Workspace,
-                         x: Floats, labels: Floats, m: number, scale: number): void {
+                         x: Floats, labels: Floats, m: number, scale: number, kernels: Kernels = tsKernels): void {
   const last = spec.layers.length - 1;
   let cur = 0;
   if (spec.loss === 'binaryCrossentropy') {
@@ -113,14 +112,14 @@ export function backward(spec: ModelSpec, params: LayerViews[], grads: LayerView
     const dz = ws.d[cur];
     const k = fanIn(spec, i);
     if (i === 0) {
-      denseBackward(null, g.w, g.b, dz, x, p.w, m, l.units, k);
+      kernels.denseBackward(null, g.w, g.b, dz, x, p.w, m, l.units, k);
       break;
     }
     const da = ws.d[1 - cur]!;
     da.fill(0, 0, m * k);
-    denseBackward(da, g.w, g.b, dz, ws.a[i - 1]!, p.w, m, l.units, k);
+    kernels.denseBackward(da, g.w, g.b, dz, ws.a[i - 1]!, p.w, m, l.units, k);
     const prev = spec.layers[i - 1]!;
-    ACTIVATIONS[prev.activation].backward(da, grads[i - 1]!.alpha, da, ws.z[i - 1]!, ws.a[i - 1]!, params[i - 1]!.alpha, m, prev.units);
+    kernels.activationBackward(prev.activation, da, grads[i - 1]!.alpha, da, ws.z[i - 1]!, ws.a[i - 1]!, params[i - 1]!.alpha, m, prev.units);
     cur = 1 - cur;
   }
 }

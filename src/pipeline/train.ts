@@ -4,7 +4,8 @@ import { Model } from '../nn/model.js';
 import { optimizerSlots, sgd, type OptimizerSpec } from '../nn/optimizers.js';
 import { Prng } from '../nn/prng.js';
 import { Arena, layoutArena } from '../workers/arena.js';
-import { InlineEngine, type StepEngine } from '../workers/engine.js';
+import { InlineEngine, kernelsFor, type StepEngine } from '../workers/engine.js';
+import { KERNELS_NAMES, type KernelsName } from '../kernels/kernels.js';
 import { createPool, PoolEngine, type TrainingPool } from '../workers/pool.js';
 import type { Dataset } from './dataset.js';
 import { memoryRows } from './memoryRows.js';
@@ -39,6 +40,11 @@ export interface FitOptions {
    * many cores, not reproducible, and a failed step may leave a mix of updates.
    */
   mode?: 'sync' | 'hogwild';
+  /**
+   * 'wasm' (default): the WebAssembly SIMD kernels, or the TypeScript ones after a warning where
+   * the engine lacks SIMD. 'ts': the readable TypeScript reference kernels, for comparisons.
+   */
+  kernels?: KernelsName;
 }
 
 export interface EpochEvent {
@@ -90,6 +96,7 @@ interface Resolved {
   optimizer: OptimizerSpec;
   seed: number;
   microBatch: number;
+  kernels: KernelsName;
 }
 
 function resolve(data: TrainingRows, o: FitOptions): Resolved {
@@ -106,9 +113,11 @@ function resolve(data: TrainingRows, o: FitOptions): Resolved {
   if (!Number.isInteger(microBatch) || microBatch < 1) throw new ConfigError('E_CONFIG', `microBatch must be a positive integer (got ${microBatch})`);
   const seed = o.seed ?? 42;
   if (!Number.isInteger(seed)) throw new ConfigError('E_CONFIG', `seed must be an integer (got ${seed})`);
+  const kernels = o.kernels ?? 'wasm';
+  if (!KERNELS_NAMES.includes(kernels)) throw new ConfigError('E_CONFIG', `kernels must be one of ${KERNELS_NAMES.join(', ')} (got ${JSON.stringify(kernels)})`);
   const rows = data.rows ?? Infinity;
   return {
-    epochs, seed, microBatch,
+    epochs, seed, microBatch, kernels,
     batchRows: batch === 'full' ? rows : Math.min(batch, rows),
     shuffle: batch !== 'full' && batch < rows,
     optimizer: o.optimizer ?? sgd(),
@@ -189,10 +198,10 @@ async function startEngine(model: Model, o: Resolved, options: FitOptions): Prom
     optimizerSlots: optimizerSlots(o.optimizer),
   });
   const arena = Arena.allocate(model.spec, layout);
-  if (pool === undefined) return { engine: new InlineEngine(arena), arena };
+  if (pool === undefined) return { engine: new InlineEngine(arena, await kernelsFor(o.kernels, arena.memory)), arena };
   const owned = options.pool === undefined;
   try {
-    const engine = await PoolEngine.start(arena, pool, o.optimizer, options.mode === 'hogwild');
+    const engine = await PoolEngine.start(arena, pool, o.optimizer, options.mode === 'hogwild', o.kernels);
     if (!owned) return { engine, arena };
     return { arena, engine: { step: (plan) => engine.step(plan), close: async () => { await engine.close(); await pool.close(); } } };
   } catch (e) {

@@ -1,3 +1,5 @@
+import { tsKernels, type Kernels, type KernelsName } from '../kernels/kernels.js';
+import { loadWasmKernels } from '../kernels/wasm/index.js';
 import type { OptimizerSpec } from '../nn/optimizers.js';
 import type { Arena } from './arena.js';
 import { StepContext, type GradTask } from './step.js';
@@ -62,8 +64,8 @@ export function stepResult(arena: Arena, slots: number): StepResult {
 export class InlineEngine implements StepEngine {
   private readonly ctx: StepContext;
 
-  constructor(readonly arena: Arena) {
-    this.ctx = new StepContext(arena);
+  constructor(readonly arena: Arena, kernels: Kernels) {
+    this.ctx = new StepContext(arena, kernels);
   }
 
   step(plan: StepPlan): StepOutcome {
@@ -77,4 +79,13 @@ export class InlineEngine implements StepEngine {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * The kernel set `name` on the arena's memory: the wasm one unless asked for 'ts' or this engine
+ * cannot run it (then the TypeScript one, after one warning; see loadWasmKernels).
+ */
+export async function kernelsFor(name: KernelsName, memory: WebAssembly.Memory): Promise<Kernels> {
+  if (name === 'ts') return tsKernels;
+  return (await loadWasmKernels(memory)) ?? tsKernels;
 }

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ConfigError, WorkerError } from '../errors.js';
+import type { KernelsName } from '../kernels/kernels.js';
 import type { OptimizerSpec } from '../nn/optimizers.js';
 import type { Arena } from './arena.js';
 import * as C from './control.js';
@@ -73,14 +74,15 @@ export class PoolEngine implements StepEngine {
   /** Wall time spent in each kind of phase, for benchmarks: what dispatch and the reduce cost. */
   readonly stats = { steps: 0, gradSeconds: 0, updateSeconds: 0 };
 
-  private constructor(readonly arena: Arena, readonly pool: TrainingPool, readonly hogwild: boolean, optimizer: OptimizerSpec) {
+  private constructor(readonly arena: Arena, readonly pool: TrainingPool, readonly hogwild: boolean, optimizer: OptimizerSpec,
+                      kernels: KernelsName) {
     this.ctl = C.controlViews(arena.memory, arena.layout.control);
     const options = {
       batchRows: arena.layout.batchRows, microBatch: arena.layout.microBatch,
       workers: arena.layout.workers, optimizerSlots: arena.layout.optimizerSlots,
     };
     this.serving = Array.from({ length: pool.workers }, (_, worker) => {
-      const task: ServeTask = { kind: 'serve', memory: arena.memory, spec: arena.spec, options, optimizer, worker };
+      const task: ServeTask = { kind: 'serve', memory: arena.memory, spec: arena.spec, options, optimizer, worker, kernels };
       return pool.piscina.run(task) as Promise<void>;
     });
     this.failed = Promise.race(this.serving.map((p) => p.then(
@@ -91,11 +93,12 @@ export class PoolEngine implements StepEngine {
   }
 
   /** Starts one serving task per worker and waits until all have attached to the arena. */
-  static async start(arena: Arena, pool: TrainingPool, optimizer: OptimizerSpec, hogwild = false): Promise<PoolEngine> {
+  static async start(arena: Arena, pool: TrainingPool, optimizer: OptimizerSpec, hogwild = false,
+                     kernels: KernelsName = 'wasm'): Promise<PoolEngine> {
     if (arena.layout.workers !== pool.workers) {
       throw new Error(`arena laid out for ${arena.layout.workers} workers, pool has ${pool.workers}`);
     }
-    const engine = new PoolEngine(arena, pool, hogwild, optimizer);
+    const engine = new PoolEngine(arena, pool, hogwild, optimizer, kernels);
     try {
       await engine.waitFor(C.READY, pool.workers);
     } catch (e) {

@@ -1,5 +1,4 @@
-import { sgdUpdate } from '../kernels/optim.js';
-import { sumSlots } from '../kernels/reduce.js';
+import type { Kernels } from '../kernels/kernels.js';
 import { backward, forward, lossSum, type LayerViews, type Workspace } from '../nn/network.js';
 import type { OptimizerSpec } from '../nn/optimizers.js';
 import type { Arena } from './arena.js';
@@ -46,7 +45,7 @@ export class StepContext {
   private readonly grads: LayerViews[][];
   private readonly workspaces: Workspace[];
 
-  constructor(readonly arena: Arena) {
+  constructor(readonly arena: Arena, readonly kernels: Kernels) {
     this.params = [arena.paramViews(0), arena.paramViews(1)];
     this.grads = Array.from({ length: arena.layout.gradSlots }, (_, s) => arena.gradViews(s));
     this.workspaces = Array.from({ length: arena.layout.workers }, (_, w) => arena.workspace(w));
@@ -61,9 +60,9 @@ export class StepContext {
     const params = this.params[t.paramBuffer]!;
     const ws = this.workspaces[t.worker]!;
     arena.grad(t.slot).fill(0);
-    const logits = forward(arena.spec, params, ws, x, t.rows);
+    const logits = forward(arena.spec, params, ws, x, t.rows, this.kernels);
     const { loss, correct } = lossSum(arena.spec, logits, labels, t.rows);
-    backward(arena.spec, params, this.grads[t.slot]!, ws, x, labels, t.rows, 1 / t.batchRows);
+    backward(arena.spec, params, this.grads[t.slot]!, ws, x, labels, t.rows, 1 / t.batchRows, this.kernels);
     arena.metrics[2 * t.slot] = loss;
     arena.metrics[2 * t.slot + 1] = correct;
   }
@@ -72,7 +71,7 @@ export class StepContext {
     const { arena } = this;
     const n = t.end - t.start;
     const grad = arena.grad(0).subarray(t.start, t.end);
-    sumSlots(grad, arena.gradSlotsFrom(t.start), arena.layout.stride, t.slots, n);
+    this.kernels.sumSlots(grad, arena.gradSlotsFrom(t.start), arena.layout.stride, t.slots, n);
     this.apply(grad, t.start, t.end, t.paramBuffer, 1 - t.paramBuffer, t.optimizer);
   }
 
@@ -93,6 +92,6 @@ export class StepContext {
     const state = arena.layout.optimizerSlots > 0;
     const vIn = state ? arena.optimizerState(from, 0).subarray(start, end) : null;
     const vOut = state ? arena.optimizerState(to, 0).subarray(start, end) : null;
-    sgdUpdate(pOut, pIn, grad, vOut, vIn, end - start, opt.learningRate, opt.momentum);
+    this.kernels.sgdUpdate(pOut, pIn, grad, vOut, vIn, end - start, opt.learningRate, opt.momentum);
   }
 }

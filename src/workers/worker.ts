@@ -4,10 +4,12 @@
  * thread, then serves phases published in the control block (see control.ts) until told to
  * exit, so a step costs no message at all, only a wake-up.
  */
+import type { KernelsName } from '../kernels/kernels.js';
 import type { ModelSpec } from '../nn/layers.js';
 import type { OptimizerSpec } from '../nn/optimizers.js';
 import { Arena, layoutArena, type ArenaOptions } from './arena.js';
 import * as C from './control.js';
+import { kernelsFor } from './engine.js';
 import { StepContext, type GradTask } from './step.js';
 
 export interface ServeTask {
@@ -18,6 +20,8 @@ export interface ServeTask {
   optimizer: OptimizerSpec;
   /** This worker's index: which scratch it owns. */
   worker: number;
+  /** The kernel set the main thread chose; every thread of a run uses the same one. */
+  kernels: KernelsName;
 }
 
 /** Test seams (never set in production): called before each item with the step's number. */
@@ -29,10 +33,10 @@ export function createWorker(hooks: WorkerHooks = {}): (task: ServeTask) => Prom
   return async (task) => serve(task, hooks);
 }
 
-function serve(task: ServeTask, hooks: WorkerHooks): void {
+async function serve(task: ServeTask, hooks: WorkerHooks): Promise<void> {
   const layout = layoutArena(task.spec, task.options);
   const arena = new Arena(task.spec, layout, task.memory);
-  const ctx = new StepContext(arena);
+  const ctx = new StepContext(arena, await kernelsFor(task.kernels, task.memory));
   const { i32, f64 } = C.controlViews(task.memory, layout.control);
   Atomics.add(i32, C.READY, 1);
   Atomics.notify(i32, C.READY);

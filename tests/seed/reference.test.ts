@@ -3,7 +3,8 @@ import { weightTensors } from '../../src/io/modelFile.js';
 import { sgd } from '../../src/nn/optimizers.js';
 import { fit } from '../../src/pipeline/train.js';
 import { Arena, layoutArena } from '../../src/workers/arena.js';
-import { InlineEngine } from '../../src/workers/engine.js';
+import { InlineEngine, kernelsFor } from '../../src/workers/engine.js';
+import type { KernelsName } from '../../src/kernels/kernels.js';
 import type { Model } from '../../src/nn/model.js';
 import type { Dataset } from '../../src/pipeline/dataset.js';
 import { maxDiff } from '../helpers/random.js';
@@ -20,20 +21,20 @@ function weightDiff(model: Model, file: string): number {
 }
 
 /** One full-batch step through the arena and the inline engine, as training runs it. */
-function firstStep(model: Model, microBatch: number): { grad: Float32Array; params: Float32Array } {
+async function firstStep(model: Model, microBatch: number, kernels: KernelsName): Promise<{ grad: Float32Array; params: Float32Array }> {
   const layout = layoutArena(model.spec, { batchRows: train.rows, microBatch, workers: 1, optimizerSlots: 0 });
   const arena = Arena.allocate(model.spec, layout);
   arena.params(0).set(model.params);
   arena.input(0).features.set(train.features);
   arena.input(0).labels.set(train.labels);
-  new InlineEngine(arena).step({ inputSlot: 0, rows: train.rows, paramBuffer: 0, optimizer: sgd({ learningRate: 0.01 }) });
+  new InlineEngine(arena, await kernelsFor(kernels, arena.memory)).step({ inputSlot: 0, rows: train.rows, paramBuffer: 0, optimizer: sgd({ learningRate: 0.01 }) });
   return { grad: arena.grad(0).slice(), params: arena.params(1).slice() };
 }
 
-describe('the seed example against PyTorch', () => {
+describe.each(['ts', 'wasm'] as const)('the seed example against PyTorch, %s kernels', (kernels) => {
   it.each([256, 800, 100])('first gradient equals the float64 reference but for the one rounding trap (micro-batch %i)', async (micro) => {
     const model = await seedModel('relu');
-    const { grad } = firstStep(model, micro);
+    const { grad } = await firstStep(model, micro, kernels);
     const ref = referenceTensors('grad0-relu.f64.safetensors');
     for (const t of model.layout.tensors) {
       const got = grad.subarray(t.offset, t.offset + t.length);
@@ -48,7 +49,7 @@ describe('the seed example against PyTorch', () => {
         const d = Math.abs(got[i]! - want[i]!);
         if (trap(i)) worstTrap = Math.max(worstTrap, d); else worst = Math.max(worst, d);
       }
-      console.log(`grad0 ${t.name} (micro ${micro}): max diff ${worst.toExponential(2)} of max |g| ${largest.toExponential(2)}; unit 47 ${worstTrap.toExponential(2)}`);
+      console.log(`${kernels} grad0 ${t.name} (micro ${micro}): max diff ${worst.toExponential(2)} of max |g| ${largest.toExponential(2)}; unit 47 ${worstTrap.toExponential(2)}`);
       expect(worst).toBeLessThanOrEqual(1e-6 * largest);
       expect(worstTrap).toBeLessThanOrEqual(5e-4);
     }
@@ -56,9 +57,9 @@ describe('the seed example against PyTorch', () => {
 
   it('weights after one SGD step are within 1e-5 of PyTorch\'s', async () => {
     const model = await seedModel('relu');
-    model.params.set(firstStep(model, 256).params);
+    model.params.set((await firstStep(model, 256, kernels)).params);
     const d = weightDiff(model, 'step1-relu.safetensors');
-    console.log(`step1 relu: max weight diff ${d.toExponential(2)}`);
+    console.log(`${kernels} step1 relu: max weight diff ${d.toExponential(2)}`);
     expect(d).toBeLessThanOrEqual(1e-5);
   });
 
@@ -68,13 +69,13 @@ describe('the seed example against PyTorch', () => {
     { activation: 'sigmoid', testAccuracy: 0.755 },
   ] as const)('$activation: 100 epochs follow the loss curve within 1e-5, weights within 1e-4, test accuracy $testAccuracy', async ({ activation, testAccuracy }) => {
     const model = await seedModel(activation);
-    const h = await fit(model, train, { epochs: 100, batchSize: 'full', optimizer: sgd({ learningRate: 0.01 }), validationData: test });
+    const h = await fit(model, train, { epochs: 100, batchSize: 'full', optimizer: sgd({ learningRate: 0.01 }), validationData: test, kernels });
     const curve = referenceCurve(activation);
     expect(h.epochs).toHaveLength(100);
     const lossDiff = Math.max(...h.epochs.map((e, i) => Math.abs(e.loss - curve[i]!.loss)));
     const accDiff = Math.max(...h.epochs.map((e, i) => Math.abs(e.trainAccuracy - curve[i]!.trainAccuracy)));
     const w = weightDiff(model, `final-${activation}.safetensors`);
-    console.log(`${activation}: max loss diff ${lossDiff.toExponential(2)}, train accuracy diff ${accDiff}, final weight diff ${w.toExponential(2)}, test accuracy ${h.end.testAccuracy}`);
+    console.log(`${kernels} ${activation}: max loss diff ${lossDiff.toExponential(2)}, train accuracy diff ${accDiff}, final weight diff ${w.toExponential(2)}, test accuracy ${h.end.testAccuracy}`);
     expect(lossDiff).toBeLessThanOrEqual(1e-5);
     expect(accDiff).toBeLessThan(1e-6); // every epoch's count of right rows is PyTorch's
     expect(w).toBeLessThanOrEqual(1e-4);
@@ -84,7 +85,7 @@ describe('the seed example against PyTorch', () => {
   it('does not depend on the micro-batch size beyond float32 rounding', async () => {
     const runs = await Promise.all([32, 256, 800].map(async (microBatch) => {
       const model = await seedModel('relu');
-      await fit(model, train, { epochs: 20, microBatch });
+      await fit(model, train, { epochs: 20, microBatch, kernels });
       return model.params;
     }));
     expect(maxDiff(runs[0]!, runs[2]!).abs).toBeLessThan(1e-5);

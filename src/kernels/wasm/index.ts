@@ -17,43 +17,18 @@ import assert from 'node:assert';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { WASM_RESERVED_BYTES } from '../../workers/arena.js';
-import { reluBackward, reluForward } from '../activations.js';
-import { denseBackward, denseForward } from '../dense.js';
-import { gemmStrided } from '../gemm.js';
-import { sgdUpdate } from '../optim.js';
-import { sumSlots } from '../reduce.js';
+import { tsKernels, type Kernels } from '../kernels.js';
+import type { Floats } from '../types.js';
 
-export interface WasmKernels {
+/** The wasm kernel set: every array must be a view into the memory it was loaded on. */
+export interface WasmKernels extends Kernels {
+  readonly name: 'wasm';
   /** 'simd' (SIMD 128) or 'relaxed-simd' (SIMD 128 with relaxed SIMD's fused multiply-add). */
   readonly variant: 'simd' | 'relaxed-simd';
-  /** out (m,n) = x (m,k) · wᵀ + b, with w (n,k), b (n) or null. */
-  denseForward(out: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null,
-               m: number, n: number, k: number): void;
-  /** dx (m,k) += dy·w, dw (n,k) += dyᵀ·x, db (n) += Σ_rows dy; dx and db are skipped when null. */
-  denseBackward(dx: Float32Array | null, dw: Float32Array, db: Float32Array | null, dy: Float32Array,
-                x: Float32Array, w: Float32Array, m: number, n: number, k: number): void;
-  /** out (m,n) = A (m,k) · B (k,n) [+ out]; A(i,p) = a[i·ars + p·acs], B(p,j) = b[p·brs + j·bcs]. */
-  gemmStrided(out: Float32Array, a: Float32Array, b: Float32Array, m: number, n: number, k: number,
-              ars: number, acs: number, brs: number, bcs: number, accumulate: boolean): void;
-  /** y = max(0, x). */
-  reluForward(y: Float32Array, x: Float32Array, n: number): void;
-  /** dx = dy · [x > 0]. */
-  reluBackward(dx: Float32Array, dy: Float32Array, x: Float32Array, n: number): void;
-  /** v ← μ·v + g; p ← p − lr·v (plain SGD when momentum is 0 or vOut/vIn are null). */
-  sgdUpdate(pOut: Float32Array, pIn: Float32Array, grad: Float32Array, vOut: Float32Array | null,
-            vIn: Float32Array | null, n: number, learningRate: number, momentum: number): void;
-  /** out (n) = Σ_s slots[s·stride + i], in slot order. */
-  sumSlots(out: Float32Array, slots: Float32Array, stride: number, count: number, n: number): void;
 }
 
-/** The kernel set either implementation provides. */
-export type Kernels = Omit<WasmKernels, 'variant'>;
-
-/**
- * The TypeScript kernels as a `Kernels`: the fallback, and the proof (checked by tsc) that the
- * wasm kernels' signatures are the TypeScript ones.
- */
-export const typescriptKernels: Kernels = { denseForward, denseBackward, gemmStrided, reluForward, reluBackward, sgdUpdate, sumSlots };
+/** @deprecated the TypeScript set is `tsKernels` in ../kernels.ts; kept for older imports. */
+export const typescriptKernels: Kernels = tsKernels;
 
 /** The raw exports: byte offsets into the shared memory (0 for null) and sizes. */
 interface Exports {
@@ -159,27 +134,34 @@ function abort(_message: number, _file: number, line: number, column: number): n
  * memory's buffer when the kernels were loaded (the arena's memory never grows, so it stays the one).
  */
 function bind(e: Exports, buffer: ArrayBufferLike, variant: WasmKernels['variant']): WasmKernels {
-  const at = (v: Float32Array): number => {
-    if (v.buffer !== buffer) notInArena();
+  const at = (v: Floats): number => {
+    if (v.buffer !== buffer || !(v instanceof Float32Array)) notInArena();
     return v.byteOffset;
   };
-  const atOrNull = (v: Float32Array | null): number => (v === null ? 0 : at(v));
-  return {
+  const atOrNull = (v: Floats | null): number => (v === null ? 0 : at(v));
+  const kernels: WasmKernels = {
+    name: 'wasm',
     variant,
     denseForward(out, x, w, b, m, n, k) {
       e.denseForward(at(out), at(x), at(w), atOrNull(b), m, n, k);
+    },
+    denseActivationForward(z, a, x, w, b, activation, alpha, m, n, k) {
+      kernels.denseForward(z, x, w, b, m, n, k);
+      kernels.activationForward(activation, a, z, alpha, m, n);
+    },
+    activationForward(activation, a, z, alpha, m, n) {
+      if (activation === 'relu') e.reluForward(at(a), at(z), m * n);
+      else tsKernels.activationForward(activation, a, z, alpha, m, n);
+    },
+    activationBackward(activation, dz, dalpha, da, z, a, alpha, m, n) {
+      if (activation === 'relu') e.reluBackward(at(dz), at(da), at(z), m * n);
+      else tsKernels.activationBackward(activation, dz, dalpha, da, z, a, alpha, m, n);
     },
     denseBackward(dx, dw, db, dy, x, w, m, n, k) {
       e.denseBackward(atOrNull(dx), at(dw), atOrNull(db), at(dy), at(x), at(w), m, n, k);
     },
     gemmStrided(out, a, b, m, n, k, ars, acs, brs, bcs, accumulate) {
       e.gemm(at(out), at(a), at(b), m, n, k, ars, acs, brs, bcs, accumulate ? 1 : 0);
-    },
-    reluForward(y, x, n) {
-      e.reluForward(at(y), at(x), n);
-    },
-    reluBackward(dx, dy, x, n) {
-      e.reluBackward(at(dx), at(dy), at(x), n);
     },
     sgdUpdate(pOut, pIn, grad, vOut, vIn, n, learningRate, momentum) {
       e.sgdUpdate(at(pOut), at(pIn), at(grad), atOrNull(vOut), atOrNull(vIn), n, learningRate, momentum);
@@ -188,6 +170,7 @@ function bind(e: Exports, buffer: ArrayBufferLike, variant: WasmKernels['variant
       e.sumSlots(at(out), at(slots), stride, count, n);
     },
   };
+  return kernels;
 }
 
 function notInArena(): never {
