@@ -56,9 +56,17 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): { tensors: M
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   const tensors = new Map<string, Tensor>();
+  const spans: { name: string; begin: number; end: number }[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
+    if (name === '__metadata__') {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || !Object.values(entry).every((v) => typeof v === 'string')) {
+        throw bad('__metadata__ is not an object of strings');
+      }
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    if (typeof entry !== 'object' || entry === null) throw bad(`tensor ${name}: entry is not an object`);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e.dtype !== 'F32' && e.dtype !== 'F64') throw bad(`tensor ${name}: dtype ${String(e.dtype)} (quiver reads F32 and F64)`);
     const shape = e.shape;
@@ -73,10 +81,21 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): { tensors: M
     if (end < begin || end > dataLength || end - begin !== count * size) {
       throw bad(`tensor ${name}: data_offsets [${begin}, ${end}] do not hold shape [${shape.join(', ')}] of ${e.dtype} within ${dataLength} data bytes`);
     }
+    spans.push({ name, begin, end });
     // Copy (a Buffer's slice() would not): the source offset need not be aligned to the element size.
     const copy = Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end);
     const data = e.dtype === 'F32' ? new Float32Array(copy.buffer) : new Float64Array(copy.buffer);
     tensors.set(name, { dtype: e.dtype, shape: shape as number[], data });
   }
+  // As the Python reader demands: the tensors tile the data exactly, no overlap, gap or tail
+  // (an overlap would let one edit change two tensors; a gap or tail is bytes nobody owns).
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  for (const s of spans) {
+    if (s.begin < at) throw bad(`tensor ${s.name}: data_offsets [${s.begin}, ${s.end}] overlap the previous tensor's, which ends at ${at}`);
+    if (s.begin > at) throw bad(`tensor ${s.name}: data_offsets [${s.begin}, ${s.end}] leave bytes ${at}..${s.begin} that no tensor holds`);
+    at = s.end;
+  }
+  if (at !== dataLength) throw bad(`${dataLength - at} data bytes after the last tensor (ends at ${at})`);
   return { tensors, metadata };
 }
