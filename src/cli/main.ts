@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { QuiverError } from '../errors.js';
+import { registerCompare } from './compare.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerGenerate } from './generate.js';
 import { registerPredict } from './predict.js';
@@ -34,6 +35,7 @@ registerGenerate(program);
 registerSeed(program);
 registerPredict(program);
 registerEvaluate(program);
+registerCompare(program);
 for (const c of program.commands) c.exitOverride();
 
 try {

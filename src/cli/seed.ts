@@ -2,11 +2,13 @@
  * `quiver seed` (what `npm start` runs): the article's example on the bundled data. A 20 → 64 → 1
  * network, full-batch SGD at 0.01 for 100 epochs, from the article's exact initial weights;
  * first with ReLU hidden units, printed as the article prints it, then with tanh and sigmoid
- * (from their own initial weights), all three side by side.
+ * (from their own initial weights), all three side by side in `quiver compare`'s table.
  */
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { DEFAULT_MICRO_BATCH, type EndEvent, type EpochEvent } from '../pipeline/train.js';
+import type { CompareRun } from '../io/plot.js';
+import { DEFAULT_MICRO_BATCH } from '../pipeline/train.js';
+import { compareTable } from './compare.js';
 import { formatAccuracy, textLogger, trainJob, type TrainFlags } from './train.js';
 
 const DATA = fileURLToPath(new URL('../../data/', import.meta.url));
@@ -26,7 +28,7 @@ export function registerSeed(program: Command): void {
     .option('--data <dir>', 'directory with seed-train.arrow, seed-test.arrow and the initial weights', DATA)
     .action(async (flags: { data: string }) => {
       const write = (line: string): void => { process.stdout.write(line + '\n'); };
-      const rows: { activation: string; epochs: EpochEvent[]; end: EndEvent }[] = [];
+      const runs: CompareRun[] = [];
       for (const run of RUNS) {
         const job: TrainFlags = {
           train: `${flags.data}/seed-train.arrow`, test: `${flags.data}/seed-test.arrow`, label: 'label',
@@ -38,24 +40,13 @@ export function registerSeed(program: Command): void {
         const { history } = await trainJob(job, (e) => {
           if (run.activation !== 'relu') return;
           if (e.event === 'epoch') log(e);
-          else write(`Test accuracy: ${formatAccuracy(e.testAccuracy!)}`); // the article's last line
+          else if (e.event === 'end') write(`Test accuracy: ${formatAccuracy(e.testAccuracy!)}`); // the article's last line
         });
-        rows.push({ activation: run.activation, epochs: history.epochs, end: history.end });
+        runs.push({ activation: run.activation, epochs: history.epochs, end: history.end });
       }
       write('');
       write('The same network with each hidden activation (loss at epoch N is before that epoch\'s update):');
-      const header = ['activation', ...SHOWN.map((e) => `loss@${e}`), 'final loss', 'train acc', 'test acc', 'seconds'];
-      const body = rows.map((r) => [
-        r.activation, ...SHOWN.map((e) => r.epochs[e]!.loss.toFixed(4)), r.end.loss.toFixed(4),
-        formatAccuracy(r.end.trainAccuracy), formatAccuracy(r.end.testAccuracy!), r.end.seconds.toFixed(3),
-      ]);
-      for (const line of table(header, body)) write(line);
+      for (const line of compareTable(runs, SHOWN)) write(line);
     });
 }
 
-/** Left-aligned first column, right-aligned numbers. */
-export function table(header: string[], body: string[][]): string[] {
-  const widths = header.map((h, j) => Math.max(h.length, ...body.map((r) => r[j]!.length)));
-  const fmt = (r: string[]): string => r.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  ');
-  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)];
-}
