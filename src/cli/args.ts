@@ -63,3 +63,8 @@ export function integerList(flag: string, min: number): (value: string) => numbe
     }
   };
 }
+
+/** A comma-separated list of decimals, each in [min, max]. */
+export function decimalList(flag: string, min: number, max: number): (value: string) => number[] {
+  return (value) => value.split(',').map((v) => decimalIn(flag, min, max)(v));
+}

@@ -15,12 +15,13 @@ import { ACTIVATIONS, activationName } from '../nn/activations.js';
 import { INITIALIZER_NAMES } from '../nn/initializers.js';
 import { hiddenLayer, mlp } from '../nn/layers.js';
 import { Model } from '../nn/model.js';
-import { sgd } from '../nn/optimizers.js';
+import { adam, adamw, OPTIMIZER_NAMES, sgd, type OptimizerName, type OptimizerSpec } from '../nn/optimizers.js';
+import { LR_SCHEDULE_NAMES, type LrScheduleName } from '../nn/schedules.js';
 import { DEFAULT_CACHE_BYTES, trainingRows } from '../pipeline/open.js';
 import type { TrainingRows } from '../pipeline/rows.js';
 import { DEFAULT_SHUFFLE_BUFFER } from '../pipeline/streamRows.js';
-import { DEFAULT_MICRO_BATCH, train as trainEvents, type EndEvent, type EpochEvent, type History, type TrainEvent } from '../pipeline/train.js';
-import { decimalIn, integerAtLeast, integerList, nameList, oneOf } from './args.js';
+import { DEFAULT_MICRO_BATCH, historyOf, train as trainEvents, type EpochEvent, type History, type TrainEvent } from '../pipeline/train.js';
+import { decimalIn, decimalList, integerAtLeast, integerList, nameList, oneOf } from './args.js';
 
 export interface TrainFlags {
   train: string;
@@ -32,9 +33,30 @@ export interface TrainFlags {
   activation: string[];
   init?: string;
   epochs: number;
-  lr: number;
+  /** By default 0.01 for sgd, 0.001 for adam and adamw (PyTorch's and Keras's). */
+  lr?: number;
   batchSize: number | 'full';
+  /** sgd by default. */
+  optimizer?: OptimizerName;
   momentum: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  clipNorm?: number;
+  clipValue?: number;
+  /** constant by default. */
+  lrSchedule?: LrScheduleName;
+  lrStepSize?: number;
+  lrGamma?: number;
+  lrMin?: number;
+  warmupSteps?: number;
+  earlyStopping?: number;
+  minDelta?: number;
+  batchNorm?: boolean;
+  /** One dropout probability for every hidden layer, or one per layer. */
+  dropout?: number[];
   seed: number;
   microBatch: number;
   standardize?: boolean;
@@ -65,6 +87,10 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
   if (activations.length !== 1 && activations.length !== flags.layers.length) {
     throw new ConfigError('E_CONFIG', `--activation takes one name or one per layer (${flags.layers.length} layers, got ${activations.length} names)`);
   }
+  const dropout = flags.dropout ?? [0];
+  if (dropout.length !== 1 && dropout.length !== flags.layers.length) {
+    throw new ConfigError('E_CONFIG', `--dropout takes one probability or one per layer (${flags.layers.length} layers, got ${dropout.length})`);
+  }
   if (flags.validationSplit !== undefined && flags.test !== undefined) {
     throw new ConfigError('E_CONFIG', '--validation-split holds rows out of --train for testing; give it or --test, not both');
   }
@@ -84,6 +110,8 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
     layers: flags.layers.map((units, i) => hiddenLayer({
       units, activation: activations[Math.min(i, activations.length - 1)]!,
       ...(flags.init !== undefined && { kernelInitializer: flags.init }),
+      ...(flags.batchNorm && { batchNorm: true }),
+      dropout: dropout[Math.min(i, dropout.length - 1)]!,
     })),
   });
   const model = Model.init(spec, flags.seed, {
@@ -94,16 +122,26 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
   if (flags.initFrom !== undefined) await loadWeights(model, flags.initFrom);
   // Each event goes out as its epoch ends (fit() would hold them all until the last one), so a
   // long run shows progress and one that diverges still shows the epochs before it.
-  const epochs: EpochEvent[] = [];
-  const end = await lastValueFrom(trainEvents(model, train, {
+  const events: TrainEvent[] = [];
+  await lastValueFrom(trainEvents(model, train, {
     epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed, microBatch: flags.microBatch,
     ...(flags.workers !== undefined && { workers: flags.workers }), ...(flags.hogwild && { mode: 'hogwild' as const }),
     ...(flags.kernels !== undefined && { kernels: flags.kernels }),
     ...(signal && { signal }),
-    optimizer: sgd({ learningRate: flags.lr, momentum: flags.momentum }),
+    optimizer: optimizerOf(flags),
+    ...(flags.clipNorm !== undefined && { clipNorm: flags.clipNorm }),
+    ...(flags.clipValue !== undefined && { clipValue: flags.clipValue }),
+    lrSchedule: {
+      name: flags.lrSchedule ?? 'constant',
+      ...(flags.lrStepSize !== undefined && { stepSize: flags.lrStepSize }),
+      ...(flags.lrGamma !== undefined && { gamma: flags.lrGamma }),
+      ...(flags.lrMin !== undefined && { minLearningRate: flags.lrMin }),
+      ...(flags.warmupSteps !== undefined && { warmupSteps: flags.warmupSteps }),
+    },
+    ...(flags.earlyStopping !== undefined && { earlyStopping: { patience: flags.earlyStopping, ...(flags.minDelta !== undefined && { minDelta: flags.minDelta }) } }),
     ...(test && { validationData: test }),
-  }).pipe(tap((e) => { if (e.event === 'epoch') epochs.push(e); onEvent(e); })));
-  const history: History = { epochs, end: end as EndEvent };
+  }).pipe(tap((e) => { events.push(e); onEvent(e); })));
+  const history = historyOf(events);
   if (flags.save !== undefined) {
     const { save: _save, logFormat: _f, logEvery: _e, ...training } = flags;
     await saveModel(flags.save, model, { training: { ...training }, metrics: { ...history.end } });
@@ -111,15 +149,53 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
   return { model, history, train, ...(test && { test }) };
 }
 
-/** The text log: the seed's own lines, every `logEvery` epochs, then the final figures. */
-export function textLogger(logEvery: number, write: (line: string) => void): (e: TrainEvent) => void {
+/** The optimizer the flags describe; flags that do not apply to it are refused. */
+export function optimizerOf(flags: TrainFlags): OptimizerSpec {
+  const given = (names: [string, unknown][]): string[] => names.filter(([, v]) => v !== undefined && v !== false).map(([n]) => n);
+  if ((flags.optimizer ?? 'sgd') === 'sgd') {
+    const wrong = given([['--beta1', flags.beta1], ['--beta2', flags.beta2], ['--epsilon', flags.epsilon]]);
+    if (wrong.length > 0) throw new ConfigError('E_CONFIG', `${wrong.join(', ')} set Adam's moments; they do not apply to --optimizer sgd`);
+    return sgd({
+      ...(flags.lr !== undefined && { learningRate: flags.lr }), momentum: flags.momentum,
+      ...(flags.nesterov && { nesterov: true }), ...(flags.weightDecay !== undefined && { weightDecay: flags.weightDecay }),
+    });
+  }
+  const wrong = given([['--nesterov', flags.nesterov], ['--momentum', flags.momentum === 0 ? undefined : flags.momentum]]);
+  if (wrong.length > 0) throw new ConfigError('E_CONFIG', `${wrong.join(', ')} apply to --optimizer sgd, not ${flags.optimizer}`);
+  const args = {
+    ...(flags.lr !== undefined && { learningRate: flags.lr }), ...(flags.weightDecay !== undefined && { weightDecay: flags.weightDecay }),
+    ...(flags.beta1 !== undefined && { beta1: flags.beta1 }), ...(flags.beta2 !== undefined && { beta2: flags.beta2 }),
+    ...(flags.epsilon !== undefined && { epsilon: flags.epsilon }),
+  };
+  return flags.optimizer === 'adam' ? adam(args) : adamw(args);
+}
+
+/** One line per hidden layer under an epoch's line: the diagnostics of nn/diagnostics.ts. */
+export function diagnosticLines(e: EpochEvent): string[] {
+  return e.layers.map((l, i) => `  layer ${i}: active ${(100 * l.activeFraction).toFixed(1)}%, dead ${l.deadUnits}, ` +
+    `pre-activation ${l.preActivationMean.toFixed(3)} ± ${l.preActivationStd.toFixed(3)}` +
+    (l.gradNorm === null ? '' : `, grad norm ${l.gradNorm.toExponential(2)}, update/weight ${l.updateRatio!.toExponential(2)}`));
+}
+
+/**
+ * The text log: the seed's own lines every `logEvery` epochs (with the diagnostics under each
+ * when asked), warnings on stderr, then the final figures.
+ */
+export function textLogger(logEvery: number, write: (line: string) => void, options: { diagnostics?: boolean } = {}): (e: TrainEvent) => void {
   return (e) => {
+    if (e.event === 'warning') {
+      process.stderr.write(`quiver: warning: ${e.message} [${e.code}]\n`);
+      return;
+    }
     if (e.event === 'epoch') {
-      if (e.epoch % logEvery === 0) write(`Epoch ${e.epoch}, Loss: ${e.loss.toFixed(4)}`);
+      if (e.epoch % logEvery !== 0) return;
+      write(`Epoch ${e.epoch}, Loss: ${e.loss.toFixed(4)}` + (e.validationLoss === undefined ? '' : `, validation loss: ${e.validationLoss.toFixed(4)}`));
+      if (options.diagnostics) for (const line of diagnosticLines(e)) write(line);
       return;
     }
     write(`Final loss: ${e.loss.toFixed(4)}, train accuracy: ${formatAccuracy(e.trainAccuracy)}`);
     if (e.testAccuracy !== undefined) write(`Test accuracy: ${formatAccuracy(e.testAccuracy)}`);
+    if (e.stoppedEarly) write(`Stopped early: the validation loss was best at epoch ${e.bestEpoch}, whose weights are kept`);
     write(`Trained ${e.epochs} epoch${e.epochs === 1 ? '' : 's'} in ${e.seconds.toFixed(3)} s`);
   };
 }
@@ -135,7 +211,7 @@ export function registerTrain(program: Command): void {
     .description('train a multilayer perceptron on an Arrow IPC file'))
     .action(async (flags: TrainFlags) => {
       const write = (line: string): void => { process.stdout.write(line + '\n'); };
-      const onEvent = flags.logFormat === 'json' ? (e: TrainEvent) => write(JSON.stringify(e)) : textLogger(flags.logEvery, write);
+      const onEvent = flags.logFormat === 'json' ? (e: TrainEvent) => write(JSON.stringify(e)) : textLogger(flags.logEvery, write, { diagnostics: true });
       // Ctrl-C: finish the current step, save what was trained, exit 130 (128 + SIGINT);
       // a second Ctrl-C stops at once.
       const stop = new AbortController();
@@ -177,9 +253,26 @@ export function addTrainFlags(command: Command): Command {
     .option('--activation <names>', `hidden activation, or one per layer: ${Object.keys(ACTIVATIONS).join(', ')}`, nameList('--activation'), ['relu'])
     .option('--init <name>', `weight initializer (default: heNormal for the ReLU family, glorotUniform for tanh/sigmoid): ${INITIALIZER_NAMES.join(', ')}`)
     .option('--epochs <n>', 'passes over the training data', integerAtLeast('--epochs', 1), 100)
-    .option('--lr <rate>', 'learning rate', decimalIn('--lr', 0, Infinity, true), 0.01)
+    .option('--lr <rate>', 'learning rate (default 0.01 for sgd, 0.001 for adam and adamw)', decimalIn('--lr', 0, Infinity, true))
     .option('--batch-size <n|full>', 'rows per step, or full', batchSize, 'full')
+    .option('--optimizer <name>', `${OPTIMIZER_NAMES.join(', ')} (torch.optim's SGD, Adam, AdamW)`, oneOf('--optimizer', OPTIMIZER_NAMES), 'sgd')
     .option('--momentum <m>', 'SGD momentum', decimalIn('--momentum', 0, 0.999999), 0)
+    .option('--nesterov', 'Nesterov momentum (sgd, needs --momentum)')
+    .option('--weight-decay <wd>', 'L2 penalty (sgd, adam) or decoupled weight decay (adamw; default 0.01 there, else 0)', decimalIn('--weight-decay', 0, Infinity))
+    .option('--beta1 <b>', "Adam's first-moment decay (default 0.9)", decimalIn('--beta1', 0, 0.999999))
+    .option('--beta2 <b>', "Adam's second-moment decay (default 0.999)", decimalIn('--beta2', 0, 0.999999))
+    .option('--epsilon <e>', "Adam's epsilon (default 1e-8)", decimalIn('--epsilon', 0, 1, true))
+    .option('--clip-norm <n>', 'scale the gradient down to this global L2 norm when above it (clip_grad_norm_)', decimalIn('--clip-norm', 0, Infinity, true))
+    .option('--clip-value <v>', 'clamp each gradient to ±v (clip_grad_value_)', decimalIn('--clip-value', 0, Infinity, true))
+    .option('--lr-schedule <name>', `learning-rate schedule, stepped per epoch: ${LR_SCHEDULE_NAMES.join(', ')}`, oneOf('--lr-schedule', LR_SCHEDULE_NAMES), 'constant')
+    .option('--lr-step-size <epochs>', 'step schedule: epochs between decays (default 10)', integerAtLeast('--lr-step-size', 1))
+    .option('--lr-gamma <g>', 'step schedule: decay per step size (default 0.1); exponential: per epoch (default 0.95)', decimalIn('--lr-gamma', 0, 1, true))
+    .option('--lr-min <rate>', 'cosine schedule: the rate at the last epoch (default 0)', decimalIn('--lr-min', 0, Infinity))
+    .option('--warmup-steps <n>', 'linear warm-up of the learning rate over the first n steps', integerAtLeast('--warmup-steps', 0))
+    .option('--early-stopping <patience>', 'stop when the validation loss (--validation-split, else --test) has not improved for this many epochs; keep the best weights', integerAtLeast('--early-stopping', 1))
+    .option('--min-delta <d>', 'early stopping: the least decrease that counts as an improvement (default 0)', decimalIn('--min-delta', 0, Infinity))
+    .option('--batch-norm', 'batch normalization before each hidden activation (ghost batch norm per micro-shard)')
+    .option('--dropout <p>', 'dropout probability after each hidden layer, or one per layer, comma-separated', decimalList('--dropout', 0, 0.999999))
     .option('--seed <n>', 'seed of every random draw', integerAtLeast('--seed', 0), 42)
     .option('--micro-batch <n>', 'rows per micro-shard (each has its own gradient slot)', integerAtLeast('--micro-batch', 1), DEFAULT_MICRO_BATCH)
     .option('--standardize', 'standardize features to mean 0, std 1 (statistics from the training rows, saved in model.json)')

@@ -17,6 +17,19 @@ export interface DenseLayerSpec {
   biasInitializer: InitializerSpec;
   /** Whether the layer has a bias b. */
   useBias: boolean;
+  /**
+   * Batch normalization of x·Wᵀ + b before the activation (Ioffe & Szegedy 2015,
+   * arXiv:1502.03167), with learned gamma/beta and running statistics for evaluation, as
+   * PyTorch's Linear → BatchNorm1d → activation. Statistics are taken per micro-shard (ghost
+   * batch norm), so results do not depend on the worker count. Absent means false.
+   */
+  batchNorm?: boolean;
+  /**
+   * Inverted dropout on the layer's output while training (Srivastava et al. 2014, JMLR 15):
+   * each output is zeroed with this probability and the rest scaled by 1/(1 − p); identity at
+   * evaluation. Absent means 0.
+   */
+  dropout?: number;
 }
 
 export interface DenseLayerArgs {
@@ -25,6 +38,10 @@ export interface DenseLayerArgs {
   kernelInitializer?: InitializerSpec | string;
   biasInitializer?: InitializerSpec | string;
   useBias?: boolean;
+  /** Batch normalization before the activation (default false). */
+  batchNorm?: boolean;
+  /** Dropout probability on the output while training, in [0, 1) (default 0). */
+  dropout?: number;
 }
 
 /** A hidden layer: `hiddenLayer({ units: 64, activation: 'relu' })`. Activation defaults to relu. */
@@ -37,12 +54,16 @@ function dense(args: DenseLayerArgs, defaultActivation: ActivationName): DenseLa
     throw new ConfigError('E_CONFIG', `layer units must be a positive integer (got ${args.units})`);
   }
   const activation = activationName(args.activation ?? defaultActivation);
+  const dropout = args.dropout ?? 0;
+  if (!(dropout >= 0 && dropout < 1)) throw new ConfigError('E_CONFIG', `dropout must be in [0, 1) (got ${dropout})`);
   return {
     units: args.units,
     activation,
     kernelInitializer: initializerSpec(args.kernelInitializer ?? ACTIVATIONS[activation].defaultInitializer),
     biasInitializer: initializerSpec(args.biasInitializer ?? 'zeros'),
     useBias: args.useBias ?? true,
+    ...(args.batchNorm === true && { batchNorm: true }),
+    ...(dropout > 0 && { dropout }),
   };
 }
 

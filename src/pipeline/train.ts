@@ -1,15 +1,23 @@
 import { Observable, lastValueFrom, toArray } from 'rxjs';
 import { ConfigError, DataError, DivergenceError } from '../errors.js';
+import { KERNELS_NAMES, type KernelsName } from '../kernels/kernels.js';
+import { EpochDiagnostics } from '../nn/diagnostics.js';
 import { Model } from '../nn/model.js';
 import { optimizerSlots, sgd, type OptimizerSpec } from '../nn/optimizers.js';
 import { Prng } from '../nn/prng.js';
+import { checkSchedule, learningRateAt, type LrSchedule } from '../nn/schedules.js';
 import { Arena, layoutArena } from '../workers/arena.js';
 import { InlineEngine, kernelsFor, type StepEngine } from '../workers/engine.js';
-import { KERNELS_NAMES, type KernelsName } from '../kernels/kernels.js';
 import { createPool, PoolEngine, type TrainingPool } from '../workers/pool.js';
+import type { RunSettings } from '../workers/step.js';
 import type { Dataset } from './dataset.js';
+import {
+  diagnosticWarnings, type EndEvent, type EpochEvent, type History, type TrainEvent, type WarningEvent,
+} from './events.js';
 import { memoryRows } from './memoryRows.js';
 import type { TrainingRows } from './rows.js';
+
+export type { EndEvent, EpochEvent, History, TrainEvent, WarningEvent } from './events.js';
 
 export interface FitOptions {
   /** Passes over the training data; 100, the seed's. */
@@ -45,38 +53,21 @@ export interface FitOptions {
    * the engine lacks SIMD. 'ts': the readable TypeScript reference kernels, for comparisons.
    */
   kernels?: KernelsName;
-}
-
-export interface EpochEvent {
-  event: 'epoch';
-  epoch: number;
-  /** Mean loss of this epoch's forward passes, each before its step's update. */
-  loss: number;
-  trainAccuracy: number;
-}
-
-export interface EndEvent {
-  event: 'end';
-  epochs: number;
-  /** Mean loss and accuracy over the training data with the final weights. */
-  loss: number;
-  trainAccuracy: number;
-  testLoss?: number;
-  testAccuracy?: number;
-  /** On the rows held out by a validation split (TrainingRows.holdout). */
-  validationLoss?: number;
-  validationAccuracy?: number;
-  /** Wall time from the first step to the last update. */
-  seconds: number;
-  /** Present when the signal stopped training early; `epochs` counts only whole epochs. */
-  interrupted?: true;
-}
-
-export type TrainEvent = EpochEvent | EndEvent;
-
-export interface History {
-  epochs: EpochEvent[];
-  end: EndEvent;
+  /**
+   * Scale the averaged gradient down to this global L2 norm over all learned parameters when it
+   * is larger (torch.nn.utils.clip_grad_norm_).
+   */
+  clipNorm?: number;
+  /** Clamp each averaged gradient to ±clipValue (torch.nn.utils.clip_grad_value_). */
+  clipValue?: number;
+  /** How the learning rate changes over the run (constant by default). */
+  lrSchedule?: LrSchedule;
+  /**
+   * Keras's EarlyStopping(monitor='val_loss', restore_best_weights=True): stop once the
+   * validation loss (of the held-out rows, else of validationData) has not improved by more
+   * than minDelta for `patience` epochs, and end with the weights of the best epoch.
+   */
+  earlyStopping?: { patience: number; minDelta?: number };
 }
 
 /**
@@ -97,6 +88,10 @@ interface Resolved {
   seed: number;
   microBatch: number;
   kernels: KernelsName;
+  clipNorm: number | undefined;
+  clipValue: number;
+  lrSchedule: LrSchedule | undefined;
+  earlyStopping: { patience: number; minDelta: number } | undefined;
 }
 
 function resolve(data: TrainingRows, o: FitOptions): Resolved {
@@ -115,9 +110,25 @@ function resolve(data: TrainingRows, o: FitOptions): Resolved {
   if (!Number.isInteger(seed)) throw new ConfigError('E_CONFIG', `seed must be an integer (got ${seed})`);
   const kernels = o.kernels ?? 'wasm';
   if (!KERNELS_NAMES.includes(kernels)) throw new ConfigError('E_CONFIG', `kernels must be one of ${KERNELS_NAMES.join(', ')} (got ${JSON.stringify(kernels)})`);
+  const positive = (name: string, v: number | undefined): void => {
+    if (v !== undefined && !(v > 0 && Number.isFinite(v))) throw new ConfigError('E_CONFIG', `${name} must be a positive number (got ${v})`);
+  };
+  positive('clipNorm', o.clipNorm);
+  positive('clipValue', o.clipValue);
+  const es = o.earlyStopping;
+  if (es !== undefined) {
+    if (!(Number.isInteger(es.patience) && es.patience >= 1)) throw new ConfigError('E_CONFIG', `earlyStopping.patience must be an integer >= 1 (got ${es.patience})`);
+    if (es.minDelta !== undefined && !(es.minDelta >= 0)) throw new ConfigError('E_CONFIG', `earlyStopping.minDelta must be >= 0 (got ${es.minDelta})`);
+    if (o.validationData === undefined && data.holdout === undefined) {
+      throw new ConfigError('E_CONFIG', 'early stopping watches a validation loss: give validation data (--test) or a validation split');
+    }
+  }
   const rows = data.rows ?? Infinity;
   return {
     epochs, seed, microBatch, kernels,
+    clipNorm: o.clipNorm, clipValue: o.clipValue ?? Infinity,
+    lrSchedule: o.lrSchedule === undefined ? undefined : checkSchedule(o.lrSchedule),
+    earlyStopping: es === undefined ? undefined : { patience: es.patience, minDelta: es.minDelta ?? 0 },
     batchRows: batch === 'full' ? rows : Math.min(batch, rows),
     shuffle: batch !== 'full' && batch < rows,
     optimizer: o.optimizer ?? sgd(),
@@ -183,8 +194,16 @@ export function train(model: Model, data: Dataset | TrainingRows, options: FitOp
 /** Keras's fit: trains and resolves with the history once the last update is done. */
 export async function fit(model: Model, data: Dataset | TrainingRows, options: FitOptions = {}): Promise<History> {
   const events = await lastValueFrom(train(model, data, options).pipe(toArray()));
-  const end = events[events.length - 1];
-  return { epochs: events.filter((e): e is EpochEvent => e.event === 'epoch'), end: end as EndEvent };
+  return historyOf(events);
+}
+
+/** The events of a run, sorted by kind. */
+export function historyOf(events: TrainEvent[]): History {
+  return {
+    epochs: events.filter((e): e is EpochEvent => e.event === 'epoch'),
+    warnings: events.filter((e): e is WarningEvent => e.event === 'warning'),
+    end: events[events.length - 1] as EndEvent,
+  };
 }
 
 /** Where the steps run: the calling thread, or a pool (the caller's, or one made for this run). */
@@ -198,10 +217,11 @@ async function startEngine(model: Model, o: Resolved, options: FitOptions): Prom
     optimizerSlots: optimizerSlots(o.optimizer),
   });
   const arena = Arena.allocate(model.spec, layout);
-  if (pool === undefined) return { engine: new InlineEngine(arena, await kernelsFor(o.kernels, arena.memory)), arena };
+  const run: RunSettings = { optimizer: o.optimizer, seed: o.seed, clipValue: o.clipValue };
+  if (pool === undefined) return { engine: new InlineEngine(arena, await kernelsFor(o.kernels, arena.memory), run), arena };
   const owned = options.pool === undefined;
   try {
-    const engine = await PoolEngine.start(arena, pool, o.optimizer, options.mode === 'hogwild', o.kernels);
+    const engine = await PoolEngine.start(arena, pool, run, options.mode === 'hogwild', o.kernels);
     if (!owned) return { engine, arena };
     return { arena, engine: { step: (plan) => engine.step(plan), close: async () => { await engine.close(); await pool.close(); } } };
   } catch (e) {
@@ -215,15 +235,28 @@ function stepFlops(model: Model, rows: number): number {
   return 6 * rows * model.layout.size;
 }
 
+/** The rows early stopping watches: the held-out ones, else the validation data. */
+function watched(data: TrainingRows, options: FitOptions): TrainingRows | undefined {
+  if (data.holdout !== undefined) return data.holdout;
+  const vd = options.validationData;
+  if (vd === undefined) return undefined;
+  // A Dataset is standardized as the training rows were; TrainingRows come prepared.
+  return 'epoch' in vd ? vd : memoryRows(vd, data.standardize === undefined ? {} : { standardize: data.standardize });
+}
+
 async function run(model: Model, data: TrainingRows, options: FitOptions, signal: AbortSignal,
                    emit: (e: TrainEvent) => void): Promise<void> {
   checkFits(model, data);
   const o = resolve(data, options);
   if (data.standardize !== undefined) model.info.standardize = data.standardize;
+  const validation = watched(data, options);
+  if (validation !== undefined) checkFits(model, validation);
   const { engine, arena } = await startEngine(model, o, options);
   let current = 0;
   arena.params(current).set(model.params);
   const rng = new Prng((o.seed ^ 0x9e3779b9) >>> 0); // a stream of its own, apart from the initializers'
+  const hidden = model.spec.layers.slice(0, -1).map((l) => l.units);
+  const given = new Set<string>();
   let epoch = 0;
   let reader = data.epoch(epoch, rng, o.shuffle);
   /** Pulls the next batch into an input slot: 0 rows once the epoch is over. */
@@ -233,17 +266,29 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
   };
   let pending = await fill(0);
   const started = performance.now();
-  let completed = 0;
+  let globalStep = 0;
   let step = 0;
   let loss = 0;
   let correct = 0;
   let seen = 0;
+  let learningRate = o.optimizer.learningRate;
+  let diagnostics = new EpochDiagnostics(arena.layout.stats);
+  let outputGradNorm = 0;
+  const best = { loss: Infinity, epoch: -1, params: null as Float32Array | null, since: 0 };
+  let stoppedEarly = false;
+  const diverged = (what: string): DivergenceError => new DivergenceError('E_DIVERGED',
+    `${what} at epoch ${epoch}, step ${step}: training diverged; try --clip-norm 1 or a lower --lr (now ${o.optimizer.learningRate}); ` +
+    'the weights are those of the last finite step');
   try {
     if (pending === 0) throw new DataError('E_NO_ROWS', `file ${data.file}: no rows to train on`);
     while (epoch < o.epochs && !signal.aborted) {
       const rows = pending;
-      const inputSlot = completed % 2;
-      const running = engine.step({ inputSlot, rows, paramBuffer: current, optimizer: o.optimizer });
+      const inputSlot = globalStep % 2;
+      learningRate = learningRateAt(o.optimizer.learningRate, o.lrSchedule, epoch, o.epochs, globalStep);
+      const running = engine.step({
+        inputSlot, rows, paramBuffer: current, learningRate, globalStep,
+        ...(o.clipNorm !== undefined && { clipNorm: o.clipNorm }),
+      });
       // The next batch is decoded into the other slot while this step computes.
       let next = await fill(1 - inputSlot);
       const last = next === 0;
@@ -255,34 +300,58 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
         }
       }
       const result = await running;
-      if (!Number.isFinite(result.loss)) {
-        throw new DivergenceError('E_DIVERGED',
-          `the loss became ${result.loss} at epoch ${epoch}, step ${step}: lower --lr (now ${o.optimizer.learningRate})`);
-      }
+      if (!Number.isFinite(result.loss)) throw diverged(`the loss became ${result.loss}`);
+      if (!result.finite) throw diverged('the update made a weight infinite or NaN');
       current = result.paramBuffer; // the step finished: its output buffer holds the parameters now
-      completed++;
+      globalStep++;
       step++;
       loss += result.loss;
       correct += result.correct;
       seen += rows;
+      diagnostics.add(result.stats, rows, result.norms);
+      if (result.norms !== null) outputGradNorm += Math.sqrt(result.norms[result.norms.length - 1]!.gradSqWeight);
       pending = next;
       if (last) {
-        emit({ event: 'epoch', epoch, loss: loss / seen, trainAccuracy: correct / seen });
+        const layers = diagnostics.finish();
+        for (const w of diagnosticWarnings(epoch, layers, hidden, result.norms === null ? null : outputGradNorm / step, given)) emit(w);
+        const e: EpochEvent = { event: 'epoch', epoch, loss: loss / seen, trainAccuracy: correct / seen, learningRate, layers };
+        if (o.earlyStopping !== undefined) {
+          model.params.set(arena.params(current));
+          e.validationLoss = (await evaluateRows(model, validation!)).loss;
+          if (e.validationLoss < best.loss - o.earlyStopping.minDelta || best.epoch < 0) {
+            best.loss = Math.min(best.loss, e.validationLoss);
+            best.epoch = epoch;
+            best.params = arena.params(current).slice();
+            best.since = 0;
+          } else {
+            best.since++;
+          }
+        }
+        emit(e);
         epoch++;
         step = 0;
         loss = 0;
         correct = 0;
         seen = 0;
+        outputGradNorm = 0;
+        diagnostics = new EpochDiagnostics(arena.layout.stats);
+        if (o.earlyStopping !== undefined && best.since >= o.earlyStopping.patience) {
+          stoppedEarly = true;
+          break;
+        }
         await new Promise((resolve) => setImmediate(resolve)); // let signals and I/O in between epochs
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    model.params.set(arena.params(current));
+    model.params.set(stoppedEarly ? best.params! : arena.params(current));
     const final = await evaluateRows(model, data);
     const end: EndEvent = { event: 'end', epochs: epoch, loss: final.loss, trainAccuracy: final.accuracy, seconds };
     if (signal.aborted) end.interrupted = true;
+    if (stoppedEarly) {
+      end.stoppedEarly = true;
+      end.bestEpoch = best.epoch;
+    }
     if (options.validationData !== undefined) {
-      // A Dataset is standardized as the training rows were; TrainingRows come prepared.
       const vd = options.validationData;
       const v = 'epoch' in vd ? vd : memoryRows(vd, data.standardize === undefined ? {} : { standardize: data.standardize });
       checkFits(model, v);

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { ModelSpec } from '../nn/layers.js';
 import { paramLayout, type ParamLayout } from '../nn/params.js';
 import { CONTROL_BYTES } from './control.js';
+import { statsLayout, type StatsLayout } from '../nn/diagnostics.js';
 import { layerViews, workspace, workspaceSize, type LayerViews, type Workspace } from '../nn/network.js';
 
 /**
@@ -33,8 +34,16 @@ export interface ArenaLayout {
   /** Float offset of gradient slot 0; slot s starts at grads + s·stride. */
   grads: number;
   gradSlots: number;
-  /** Byte offset of per-slot metrics: float64 pairs (loss sum, correct rows). */
+  /** Byte offset of per-slot stats: a row of stats.size float64 per slot (loss, right rows, diagnostics). */
   metrics: number;
+  stats: StatsLayout;
+  /**
+   * The update phase's unit of work: a fixed range of NORM_BLOCK parameters, the same whatever
+   * the number of workers, so that the norms summed block by block (for clipping and the
+   * diagnostics) are too. Byte offset of their float64 partial norms: blocks × layers × NORM_FIELDS.
+   */
+  norms: number;
+  blocks: number;
   /** Byte offset of the control block through which the main thread drives the workers (see control.ts). */
   control: number;
   /** Float offset of worker 0's scratch; worker w's starts at scratch + w·scratchStride. */
@@ -56,6 +65,10 @@ const PAGE = 65536;
 export const WASM_RESERVED_BYTES = PAGE;
 const MAX_PAGES = 65536; // 4 GiB, the most a wasm32 memory can address
 const align16 = (n: number): number => Math.ceil(n / 16) * 16;
+/** Parameters per update block: large enough that claiming one costs nothing, small enough to balance 2–16 workers. */
+export const NORM_BLOCK = 4096;
+/** Per block and layer: ‖∇W‖², ‖∇other‖², ‖ΔW‖², ‖W‖², ‖new parameters‖² (see step.ts). */
+export const NORM_FIELDS = 5;
 
 export function layoutArena(spec: ModelSpec, options: ArenaOptions): ArenaLayout {
   const params = paramLayout(spec);
@@ -66,14 +79,17 @@ export function layoutArena(spec: ModelSpec, options: ArenaOptions): ArenaLayout
   const paramBuffers: [number, number] = [take(stride), take(stride)];
   const optimizer: [number, number] = [take(stride * options.optimizerSlots), take(stride * options.optimizerSlots)];
   const grads = take(stride * gradSlots);
-  const metrics = take(gradSlots * 4) * 4; // 2 float64 = 4 floats per slot
+  const stats = statsLayout(spec);
+  const metrics = take(gradSlots * stats.size * 2) * 4;
+  const blocks = Math.ceil(params.size / NORM_BLOCK);
+  const norms = take(blocks * spec.layers.length * NORM_FIELDS * 2) * 4;
   const control = take(CONTROL_BYTES / 4) * 4;
   const scratchStride = align16(workspaceSize(spec, options.microBatch));
   const scratch = take(scratchStride * options.workers);
   const inputFloats = options.batchRows * (spec.inputs + 1);
   const inputs: [number, number] = [take(inputFloats), take(inputFloats)];
   return {
-    params, stride, paramBuffers, optimizer, optimizerSlots: options.optimizerSlots, grads, gradSlots, metrics, control,
+    params, stride, paramBuffers, optimizer, optimizerSlots: options.optimizerSlots, grads, gradSlots, metrics, stats, norms, blocks, control,
     scratch, scratchStride, workers: options.workers, microBatch: options.microBatch,
     inputs, batchRows: options.batchRows, bytes: at * 4,
   };
@@ -82,11 +98,21 @@ export function layoutArena(spec: ModelSpec, options: ArenaOptions): ArenaLayout
 /** Named views over one arena; build it from the layout and the memory on any thread. */
 export class Arena {
   readonly f32: Float32Array;
+  /** (gradSlots, stats.size): each micro-shard's loss, right rows and diagnostics counts. */
   readonly metrics: Float64Array;
+  /** (blocks, layers, NORM_FIELDS): each update block's partial norms. */
+  readonly norms: Float64Array;
 
   constructor(readonly spec: ModelSpec, readonly layout: ArenaLayout, readonly memory: WebAssembly.Memory) {
     this.f32 = new Float32Array(memory.buffer);
-    this.metrics = new Float64Array(memory.buffer, layout.metrics, layout.gradSlots * 2);
+    this.metrics = new Float64Array(memory.buffer, layout.metrics, layout.gradSlots * layout.stats.size);
+    this.norms = new Float64Array(memory.buffer, layout.norms, layout.blocks * spec.layers.length * NORM_FIELDS);
+  }
+
+  /** Slot s's row of stats. */
+  slotStats(s: number): Float64Array {
+    const n = this.layout.stats.size;
+    return this.metrics.subarray(s * n, (s + 1) * n);
   }
 
   /** Allocates a zeroed shared memory big enough for `layout`. */

@@ -8,10 +8,10 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ConfigError, WorkerError } from '../errors.js';
 import type { KernelsName } from '../kernels/kernels.js';
-import type { OptimizerSpec } from '../nn/optimizers.js';
 import type { Arena } from './arena.js';
 import * as C from './control.js';
-import { stepResult, type StepEngine, type StepOutcome, type StepPlan } from './engine.js';
+import { PhasedEngine, type PhaseFields, type StepOutcome, type StepPlan } from './engine.js';
+import type { RunSettings } from './step.js';
 import type { ServeTask } from './worker.js';
 
 export interface PoolOptions {
@@ -64,7 +64,7 @@ export function createPool(options: PoolOptions = {}): TrainingPool {
 }
 
 /** Runs steps on the pool's workers over a shared arena. */
-export class PoolEngine implements StepEngine {
+export class PoolEngine extends PhasedEngine {
   private readonly ctl: C.Control;
   private readonly serving: Promise<void>[];
   /** Rejects with the first worker failure; never resolves. */
@@ -74,15 +74,15 @@ export class PoolEngine implements StepEngine {
   /** Wall time spent in each kind of phase, for benchmarks: what dispatch and the reduce cost. */
   readonly stats = { steps: 0, gradSeconds: 0, updateSeconds: 0 };
 
-  private constructor(readonly arena: Arena, readonly pool: TrainingPool, readonly hogwild: boolean, optimizer: OptimizerSpec,
-                      kernels: KernelsName) {
+  private constructor(arena: Arena, readonly pool: TrainingPool, hogwild: boolean, run: RunSettings, kernels: KernelsName) {
+    super(arena, hogwild);
     this.ctl = C.controlViews(arena.memory, arena.layout.control);
     const options = {
       batchRows: arena.layout.batchRows, microBatch: arena.layout.microBatch,
       workers: arena.layout.workers, optimizerSlots: arena.layout.optimizerSlots,
     };
     this.serving = Array.from({ length: pool.workers }, (_, worker) => {
-      const task: ServeTask = { kind: 'serve', memory: arena.memory, spec: arena.spec, options, optimizer, worker, kernels };
+      const task: ServeTask = { kind: 'serve', memory: arena.memory, spec: arena.spec, options, run, worker, kernels };
       return pool.piscina.run(task) as Promise<void>;
     });
     this.failed = Promise.race(this.serving.map((p) => p.then(
@@ -93,12 +93,12 @@ export class PoolEngine implements StepEngine {
   }
 
   /** Starts one serving task per worker and waits until all have attached to the arena. */
-  static async start(arena: Arena, pool: TrainingPool, optimizer: OptimizerSpec, hogwild = false,
+  static async start(arena: Arena, pool: TrainingPool, run: RunSettings, hogwild = false,
                      kernels: KernelsName = 'wasm'): Promise<PoolEngine> {
     if (arena.layout.workers !== pool.workers) {
       throw new Error(`arena laid out for ${arena.layout.workers} workers, pool has ${pool.workers}`);
     }
-    const engine = new PoolEngine(arena, pool, hogwild, optimizer, kernels);
+    const engine = new PoolEngine(arena, pool, hogwild, run, kernels);
     try {
       await engine.waitFor(C.READY, pool.workers);
     } catch (e) {
@@ -108,32 +108,19 @@ export class PoolEngine implements StepEngine {
     return engine;
   }
 
-  async step(plan: StepPlan): Promise<StepOutcome> {
+  override async step(plan: StepPlan): Promise<StepOutcome> {
     const { i32, f64 } = this.ctl;
-    const slots = Math.ceil(plan.rows / this.arena.layout.microBatch);
     i32[C.STEP] = this.step_;
     i32[C.INPUT_SLOT] = plan.inputSlot;
     i32[C.ROWS] = plan.rows;
     i32[C.PARAM_BUFFER] = plan.paramBuffer;
-    i32[C.SLOTS] = slots;
-    f64[C.LEARNING_RATE] = plan.optimizer.learningRate;
+    i32[C.SLOTS] = Math.ceil(plan.rows / this.arena.layout.microBatch);
+    i32[C.GLOBAL_STEP] = plan.globalStep;
+    f64[C.LEARNING_RATE] = plan.learningRate;
+    f64[C.OPTIMIZER_T] = plan.globalStep + 1;
+    let outcome: StepOutcome;
     try {
-      const t0 = performance.now();
-      if (this.hogwild) {
-        await this.phase(C.Phase.Hogwild, slots);
-      } else {
-        await this.phase(C.Phase.Grad, slots);
-      }
-      const t1 = performance.now();
-      if (!this.hogwild) {
-        const size = this.arena.layout.params.size;
-        // Enough shards to balance the workers, none smaller than a few cache lines' worth.
-        const shard = Math.max(1024, Math.ceil(size / (4 * this.pool.workers) / 16) * 16);
-        i32[C.SHARD] = shard;
-        await this.phase(C.Phase.Update, Math.ceil(size / shard));
-      }
-      this.stats.gradSeconds += (t1 - t0) / 1000;
-      this.stats.updateSeconds += (performance.now() - t1) / 1000;
+      outcome = await super.step(plan);
       this.stats.steps++;
     } catch (e) {
       throw new WorkerError('E_WORKER',
@@ -141,13 +128,24 @@ export class PoolEngine implements StepEngine {
         { cause: e });
     }
     this.step_++;
-    return { ...stepResult(this.arena, slots), paramBuffer: this.hogwild ? plan.paramBuffer : 1 - plan.paramBuffer };
+    return outcome;
+  }
+
+  protected async phase(kind: C.PhaseKind, total: number, _plan: StepPlan, fields: PhaseFields): Promise<void> {
+    const { i32, f64 } = this.ctl;
+    i32[C.REDUCED] = fields.reduced ? 1 : 0;
+    f64[C.GRAD_SCALE] = fields.gradScale;
+    const t0 = performance.now();
+    await this.publish(kind, total);
+    const seconds = (performance.now() - t0) / 1000;
+    if (kind === C.Phase.Grad || kind === C.Phase.Hogwild) this.stats.gradSeconds += seconds;
+    else this.stats.updateSeconds += seconds;
   }
 
   /** Seconds of one round trip through every worker with no work in it: the dispatch cost of a phase. */
   async latency(rounds = 200): Promise<number> {
     const t0 = performance.now();
-    for (let i = 0; i < rounds; i++) await this.phase(C.Phase.Grad, 0);
+    for (let i = 0; i < rounds; i++) await this.publish(C.Phase.Grad, 0);
     return (performance.now() - t0) / 1000 / rounds;
   }
 
@@ -164,7 +162,7 @@ export class PoolEngine implements StepEngine {
     await Promise.allSettled(this.serving);
   }
 
-  private async phase(kind: number, total: number): Promise<void> {
+  private async publish(kind: number, total: number): Promise<void> {
     const { i32 } = this.ctl;
     i32[C.KIND] = kind;
     i32[C.NEXT] = 0;

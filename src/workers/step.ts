@@ -1,17 +1,33 @@
 import type { Kernels } from '../kernels/kernels.js';
-import { backward, forward, lossSum, type LayerViews, type Workspace } from '../nn/network.js';
+import { BATCH_NORM_MOMENTUM } from '../kernels/batchnorm.js';
+import { adamStep, runningStatsUpdate, sgdStep } from '../kernels/optim.js';
+import { collectStats } from '../nn/diagnostics.js';
+import { backward, batchNormStatistics, forward, lossSum, type LayerViews, type Workspace } from '../nn/network.js';
 import type { OptimizerSpec } from '../nn/optimizers.js';
-import type { Arena } from './arena.js';
+import { trainable, type TensorSlice } from '../nn/params.js';
+import { NORM_BLOCK, NORM_FIELDS, type Arena } from './arena.js';
 
 /**
- * The two kinds of work a step is made of, as plain functions over the arena, so the calling
- * thread (inline mode) and every pool worker run exactly the same code:
- *  1. grad: one micro-shard's forward and backward into its own gradient slot;
- *  2. reduce+update: over one contiguous range of parameters, sum the slots in slot order
- *     (into slot 0), then apply the optimizer, reading parameter buffer `paramBuffer` and
- *     writing the other one.
+ * The kinds of work a step is made of, as plain functions over the arena, so the calling thread
+ * (inline mode) and every pool worker run exactly the same code:
+ *  1. grad: one micro-shard's forward and backward into its own gradient slot, and its stats;
+ *  2. reduce (only when clipping by global norm): over one block of parameters, sum the slots in
+ *     slot order into slot 0 and record the block's squared gradient norms;
+ *  3. update: over one block, sum the slots (unless reduced already), then apply the optimizer,
+ *     reading parameter buffer `paramBuffer` and writing the other one, and record the block's
+ *     norms of the update and the weights.
  * Tasks are small descriptors of offsets and counts, never arrays.
  */
+
+/** What stays fixed for a whole run, given to every thread once. */
+export interface RunSettings {
+  optimizer: OptimizerSpec;
+  /** Seeds the dropout masks. */
+  seed: number;
+  /** Clamp each summed gradient to ±clipValue (Infinity: no clamp). */
+  clipValue: number;
+}
+
 export interface GradTask {
   /** Gradient slot = micro-shard index within the step. */
   slot: number;
@@ -26,17 +42,24 @@ export interface GradTask {
   paramBuffer: number;
   /** Whose scratch to use. */
   worker: number;
+  /** Steps completed in the whole run before this one: names the dropout masks. */
+  globalStep: number;
 }
 
 export interface UpdateTask {
-  /** Parameter range [start, end). */
-  start: number;
-  end: number;
+  /** Update block: parameters [block·NORM_BLOCK, (block + 1)·NORM_BLOCK). */
+  block: number;
   /** Gradient slots this step filled. */
   slots: number;
   /** Parameter buffer read; the update writes 1 − paramBuffer. */
   paramBuffer: number;
-  optimizer: OptimizerSpec;
+  /** Whether a reduce phase already summed the slots into slot 0. */
+  reduced: boolean;
+  learningRate: number;
+  /** Multiplies every gradient (the global-norm clipping factor; 1 without clipping). */
+  gradScale: number;
+  /** The optimizer's step count t ≥ 1 (Adam's bias correction). */
+  t: number;
 }
 
 /** Views over one arena, built once per thread. */
@@ -44,54 +67,151 @@ export class StepContext {
   private readonly params: [LayerViews[], LayerViews[]];
   private readonly grads: LayerViews[][];
   private readonly workspaces: Workspace[];
+  private readonly size: number;
 
-  constructor(readonly arena: Arena, readonly kernels: Kernels) {
+  constructor(readonly arena: Arena, readonly kernels: Kernels, readonly run: RunSettings) {
     this.params = [arena.paramViews(0), arena.paramViews(1)];
     this.grads = Array.from({ length: arena.layout.gradSlots }, (_, s) => arena.gradViews(s));
     this.workspaces = Array.from({ length: arena.layout.workers }, (_, w) => arena.workspace(w));
+    this.size = arena.layout.params.size;
   }
 
   grad(t: GradTask): void {
-    const { arena } = this;
-    const inputs = arena.spec.inputs;
+    const { arena, kernels } = this;
+    const spec = arena.spec;
+    const inputs = spec.inputs;
     const input = arena.input(t.inputSlot);
     const x = input.features.subarray(t.rowStart * inputs, (t.rowStart + t.rows) * inputs);
     const labels = input.labels.subarray(t.rowStart, t.rowStart + t.rows);
     const params = this.params[t.paramBuffer]!;
+    const grads = this.grads[t.slot]!;
     const ws = this.workspaces[t.worker]!;
+    const pass = { seed: this.run.seed, step: t.globalStep, rowStart: t.rowStart };
     arena.grad(t.slot).fill(0);
-    const logits = forward(arena.spec, params, ws, x, t.rows, this.kernels);
-    const { loss, correct } = lossSum(arena.spec, logits, labels, t.rows);
-    backward(arena.spec, params, this.grads[t.slot]!, ws, x, labels, t.rows, 1 / t.batchRows, this.kernels);
-    arena.metrics[2 * t.slot] = loss;
-    arena.metrics[2 * t.slot + 1] = correct;
+    const logits = forward(spec, params, ws, x, t.rows, kernels, pass);
+    const { loss, correct } = lossSum(spec, logits, labels, t.rows);
+    collectStats(arena.slotStats(t.slot), arena.layout.stats, ws, t.rows, loss, correct);
+    backward(spec, params, grads, ws, x, labels, t.rows, 1 / t.batchRows, kernels, pass);
+    batchNormStatistics(spec, grads, ws, t.rows, t.rows / t.batchRows);
+  }
+
+  reduce(block: number, slots: number): void {
+    const [start, end] = this.range(block);
+    this.sum(start, end, slots);
+    this.gradNorms(block, this.arena.grad(0), start, end);
   }
 
   update(t: UpdateTask): void {
-    const { arena } = this;
-    const n = t.end - t.start;
-    const grad = arena.grad(0).subarray(t.start, t.end);
-    this.kernels.sumSlots(grad, arena.gradSlotsFrom(t.start), arena.layout.stride, t.slots, n);
-    this.apply(grad, t.start, t.end, t.paramBuffer, 1 - t.paramBuffer, t.optimizer);
+    const [start, end] = this.range(t.block);
+    const grad = this.arena.grad(0);
+    if (!t.reduced) {
+      this.sum(start, end, t.slots);
+      this.gradNorms(t.block, grad, start, end);
+    }
+    this.apply(grad, start, end, t.paramBuffer, 1 - t.paramBuffer, t, 1);
+    this.updateNorms(t.block, start, end, t.paramBuffer);
   }
 
   /**
    * Hogwild (Recht et al. 2011): one micro-shard's gradient applied at once to the shared
    * parameters in place, while other workers read and write them. Not reproducible.
    */
-  hogwild(t: GradTask, optimizer: OptimizerSpec): void {
-    this.grad(t);
-    this.apply(this.arena.grad(t.slot), 0, this.arena.layout.params.size, t.paramBuffer, t.paramBuffer, optimizer);
+  hogwild(g: GradTask, u: Omit<UpdateTask, 'block' | 'slots' | 'reduced' | 'paramBuffer'>): void {
+    this.grad(g);
+    this.apply(this.arena.grad(g.slot), 0, this.size, g.paramBuffer, g.paramBuffer, u, g.rows / g.batchRows);
   }
 
-  /** The optimizer over [start, end): parameters and optimizer state from buffer `from` into buffer `to`. */
-  private apply(grad: Float32Array, start: number, end: number, from: number, to: number, opt: OptimizerSpec): void {
+  private range(block: number): [number, number] {
+    const start = block * NORM_BLOCK;
+    return [start, Math.min(this.size, start + NORM_BLOCK)];
+  }
+
+  /** Slot 0 [start, end) ← Σ_s slot s, in slot order. */
+  private sum(start: number, end: number, slots: number): void {
     const { arena } = this;
-    const pIn = arena.params(from).subarray(start, end);
-    const pOut = arena.params(to).subarray(start, end);
-    const state = arena.layout.optimizerSlots > 0;
-    const vIn = state ? arena.optimizerState(from, 0).subarray(start, end) : null;
-    const vOut = state ? arena.optimizerState(to, 0).subarray(start, end) : null;
-    this.kernels.sgdUpdate(pOut, pIn, grad, vOut, vIn, end - start, opt.learningRate, opt.momentum);
+    this.kernels.sumSlots(arena.grad(0).subarray(start, end), arena.gradSlotsFrom(start), arena.layout.stride, slots, end - start);
+  }
+
+  /** The tensors that overlap [start, end), each with its overlap. */
+  private *pieces(start: number, end: number): Generator<[TensorSlice, number, number]> {
+    for (const t of this.arena.layout.params.tensors) {
+      const a = Math.max(start, t.offset);
+      const b = Math.min(end, t.offset + t.length);
+      if (a < b) yield [t, a, b];
+    }
+  }
+
+  private normsOf(block: number, layer: number): number {
+    return (block * this.arena.spec.layers.length + layer) * NORM_FIELDS;
+  }
+
+  /** Fields 0 and 1 of the block's norms: Σ g² of weights and of the other learned tensors, per layer. */
+  private gradNorms(block: number, grad: Float32Array, start: number, end: number): void {
+    const norms = this.arena.norms;
+    for (let l = 0; l < this.arena.spec.layers.length; l++) norms.fill(0, this.normsOf(block, l), this.normsOf(block, l) + 2);
+    for (const [t, a, b] of this.pieces(start, end)) {
+      if (!trainable(t)) continue;
+      let s = 0;
+      for (let i = a; i < b; i++) { const g = grad[i]!; s += g * g; }
+      norms[this.normsOf(block, t.layer) + (t.role === 'weight' ? 0 : 1)] += s;
+    }
+  }
+
+  /** Fields 2–4: Σ (new − old)² and Σ old² of the weights, Σ new² of everything (non-finite once anything overflowed). */
+  private updateNorms(block: number, start: number, end: number, from: number): void {
+    const norms = this.arena.norms;
+    const pIn = this.arena.params(from);
+    const pOut = this.arena.params(1 - from);
+    for (let l = 0; l < this.arena.spec.layers.length; l++) norms.fill(0, this.normsOf(block, l) + 2, this.normsOf(block, l) + NORM_FIELDS);
+    for (const [t, a, b] of this.pieces(start, end)) {
+      const o = this.normsOf(block, t.layer);
+      let all = 0;
+      for (let i = a; i < b; i++) { const v = pOut[i]!; all += v * v; }
+      norms[o + 4] += all;
+      if (t.role !== 'weight') continue;
+      let delta = 0;
+      let old = 0;
+      for (let i = a; i < b; i++) { const p = pIn[i]!; const d = pOut[i]! - p; delta += d * d; old += p * p; }
+      norms[o + 2] += delta;
+      norms[o + 3] += old;
+    }
+  }
+
+  /**
+   * The optimizer over [start, end): parameters and optimizer state from buffer `from` into
+   * buffer `to`; batch norm's running statistics get their moving average instead. `weight` is
+   * the gradient's share of the batch (1, or rows/B for one hogwild micro-shard).
+   */
+  private apply(grad: Float32Array, start: number, end: number, from: number, to: number,
+                u: Pick<UpdateTask, 'learningRate' | 'gradScale' | 't'>, weight: number): void {
+    const { arena } = this;
+    const opt = this.run.optimizer;
+    const pIn = arena.params(from);
+    const pOut = arena.params(to);
+    const slots = arena.layout.optimizerSlots;
+    const s0In = slots > 0 ? arena.optimizerState(from, 0) : null;
+    const s0Out = slots > 0 ? arena.optimizerState(to, 0) : null;
+    const s1In = slots > 1 ? arena.optimizerState(from, 1) : null;
+    const s1Out = slots > 1 ? arena.optimizerState(to, 1) : null;
+    const clip = this.run.clipValue;
+    const sub = (v: Float32Array | null, a: number, b: number): Float32Array | null => (v === null ? null : v.subarray(a, b));
+    for (const [t, a, b] of this.pieces(start, end)) {
+      const n = b - a;
+      if (!trainable(t)) {
+        runningStatsUpdate(pOut.subarray(a, b), pIn.subarray(a, b), grad.subarray(a, b), n, BATCH_NORM_MOMENTUM, weight);
+      } else if (opt.name === 'sgd') {
+        if (!opt.nesterov && opt.weightDecay === 0 && u.gradScale === 1 && clip === Infinity) {
+          this.kernels.sgdUpdate(pOut.subarray(a, b), pIn.subarray(a, b), grad.subarray(a, b), sub(s0Out, a, b), sub(s0In, a, b),
+            n, u.learningRate, opt.momentum);
+        } else {
+          sgdStep(pOut.subarray(a, b), pIn.subarray(a, b), grad.subarray(a, b), sub(s0Out, a, b), sub(s0In, a, b), n,
+            u.learningRate, opt.momentum, opt.nesterov, opt.weightDecay, u.gradScale, clip);
+        }
+      } else {
+        adamStep(pOut.subarray(a, b), pIn.subarray(a, b), grad.subarray(a, b), s0Out!.subarray(a, b), s0In!.subarray(a, b),
+          s1Out!.subarray(a, b), s1In!.subarray(a, b), n, u.learningRate, opt.beta1, opt.beta2, opt.epsilon,
+          opt.weightDecay, opt.name === 'adamw', u.t, u.gradScale, clip);
+      }
+    }
   }
 }

@@ -6,18 +6,17 @@
  */
 import type { KernelsName } from '../kernels/kernels.js';
 import type { ModelSpec } from '../nn/layers.js';
-import type { OptimizerSpec } from '../nn/optimizers.js';
 import { Arena, layoutArena, type ArenaOptions } from './arena.js';
 import * as C from './control.js';
-import { kernelsFor } from './engine.js';
-import { StepContext, type GradTask } from './step.js';
+import { gradTask, kernelsFor } from './engine.js';
+import { StepContext, type RunSettings } from './step.js';
 
 export interface ServeTask {
   kind: 'serve';
   memory: WebAssembly.Memory;
   spec: ModelSpec;
   options: ArenaOptions;
-  optimizer: OptimizerSpec;
+  run: RunSettings;
   /** This worker's index: which scratch it owns. */
   worker: number;
   /** The kernel set the main thread chose; every thread of a run uses the same one. */
@@ -36,7 +35,7 @@ export function createWorker(hooks: WorkerHooks = {}): (task: ServeTask) => Prom
 async function serve(task: ServeTask, hooks: WorkerHooks): Promise<void> {
   const layout = layoutArena(task.spec, task.options);
   const arena = new Arena(task.spec, layout, task.memory);
-  const ctx = new StepContext(arena, await kernelsFor(task.kernels, task.memory));
+  const ctx = new StepContext(arena, await kernelsFor(task.kernels, task.memory), task.run);
   const { i32, f64 } = C.controlViews(task.memory, layout.control);
   Atomics.add(i32, C.READY, 1);
   Atomics.notify(i32, C.READY);
@@ -48,32 +47,23 @@ async function serve(task: ServeTask, hooks: WorkerHooks): Promise<void> {
     if (phase === C.Phase.Exit) return;
     const total = i32[C.TOTAL]!;
     const step = i32[C.STEP]!;
-    const optimizer: OptimizerSpec = { ...task.optimizer, learningRate: f64[C.LEARNING_RATE]! };
+    const slots = i32[C.SLOTS]!;
+    const plan = {
+      inputSlot: i32[C.INPUT_SLOT]!, rows: i32[C.ROWS]!, paramBuffer: i32[C.PARAM_BUFFER]!, globalStep: i32[C.GLOBAL_STEP]!,
+    };
+    const update = {
+      slots, paramBuffer: plan.paramBuffer, reduced: i32[C.REDUCED] === 1,
+      learningRate: f64[C.LEARNING_RATE]!, gradScale: f64[C.GRAD_SCALE]!, t: f64[C.OPTIMIZER_T]!,
+    };
     for (let item = Atomics.add(i32, C.NEXT, 1); item < total; item = Atomics.add(i32, C.NEXT, 1)) {
       hooks.beforeItem?.(phase, step, item);
-      if (phase === C.Phase.Update) {
-        const shard = i32[C.SHARD]!;
-        const start = item * shard;
-        ctx.update({
-          start, end: Math.min(layout.params.size, start + shard), slots: i32[C.SLOTS]!,
-          paramBuffer: i32[C.PARAM_BUFFER]!, optimizer,
-        });
-      } else {
-        const t = gradTask(i32, layout.microBatch, item, task.worker);
-        if (phase === C.Phase.Grad) ctx.grad(t); else ctx.hogwild(t, optimizer);
-      }
+      if (phase === C.Phase.Grad) ctx.grad(gradTask(arena, plan, item, task.worker));
+      else if (phase === C.Phase.Reduce) ctx.reduce(item, slots);
+      else if (phase === C.Phase.Update) ctx.update({ ...update, block: item });
+      else ctx.hogwild(gradTask(arena, plan, item, task.worker), update);
     }
     if (Atomics.add(i32, C.ACK, 1) + 1 === task.options.workers) Atomics.notify(i32, C.ACK);
   }
-}
-
-function gradTask(i32: Int32Array, micro: number, slot: number, worker: number): GradTask {
-  const rows = i32[C.ROWS]!;
-  const rowStart = slot * micro;
-  return {
-    slot, rowStart, rows: Math.min(micro, rows - rowStart), batchRows: rows,
-    inputSlot: i32[C.INPUT_SLOT]!, paramBuffer: i32[C.PARAM_BUFFER]!, worker,
-  };
 }
 
 export default createWorker();

@@ -62,7 +62,11 @@ describe('quiver train on the seed data', () => {
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(parsed.slice(0, 100).map((e) => [e.event, e.epoch])).toEqual(Array.from({ length: 100 }, (_, i) => ['epoch', i]));
     for (const e of parsed.slice(0, 100)) {
-      expect(Object.keys(e).sort()).toEqual(['epoch', 'event', 'loss', 'trainAccuracy']);
+      expect(Object.keys(e).sort()).toEqual(['epoch', 'event', 'layers', 'learningRate', 'loss', 'trainAccuracy']);
+      const layers = e.layers as Record<string, unknown>[];
+      expect(layers).toHaveLength(1); // one hidden layer
+      expect(Object.keys(layers[0]!).sort()).toEqual(
+        ['activeFraction', 'deadUnits', 'gradNorm', 'preActivationMean', 'preActivationStd', 'updateRatio']);
     }
     expect(parsed[100]!.event).toBe('end');
   });

@@ -27,7 +27,8 @@ async function firstStep(model: Model, microBatch: number, kernels: KernelsName)
   arena.params(0).set(model.params);
   arena.input(0).features.set(train.features);
   arena.input(0).labels.set(train.labels);
-  new InlineEngine(arena, await kernelsFor(kernels, arena.memory)).step({ inputSlot: 0, rows: train.rows, paramBuffer: 0, optimizer: sgd({ learningRate: 0.01 }) });
+  const engine = new InlineEngine(arena, await kernelsFor(kernels, arena.memory), { optimizer: sgd({ learningRate: 0.01 }), seed: 0, clipValue: Infinity });
+  await engine.step({ inputSlot: 0, rows: train.rows, paramBuffer: 0, learningRate: 0.01, globalStep: 0 });
   return { grad: arena.grad(0).slice(), params: arena.params(1).slice() };
 }
 
