@@ -22,7 +22,8 @@ export { paramLayout, type ParamLayout, type TensorSlice } from './nn/params.js'
 export { loadDataset, type Dataset, type LoadOptions } from './pipeline/dataset.js';
 export { openArrowFile, type ArrowSource } from './pipeline/source.js';
 export { train, fit, type FitOptions, type TrainEvent, type EpochEvent, type EndEvent, type History } from './pipeline/train.js';
-export { saveModel, loadModel, loadWeights, type ModelJson } from './io/modelFile.js';
+export { saveModel, loadModel, openModel, loadWeights, type ModelJson, type ModelFiles } from './io/modelFile.js';
+export { onnxModel, writeOnnx, ONNX_OPSET } from './io/onnx.js';
 export { encodeSafetensors, decodeSafetensors, type Tensor } from './io/safetensors.js';
 export {
   predictBatches, predictSource, Predictor, classLabelsOf, featureNamesOf, classesOfLogits, probabilitiesOfLogits,

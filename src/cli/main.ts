@@ -8,7 +8,9 @@ import { Command, CommanderError } from 'commander';
 import { QuiverError } from '../errors.js';
 import { registerCompare } from './compare.js';
 import { registerEvaluate } from './evaluate.js';
+import { registerExport } from './export.js';
 import { registerGenerate } from './generate.js';
+import { registerInspect } from './inspect.js';
 import { registerPredict } from './predict.js';
 import { registerSeed } from './seed.js';
 import { registerTrain } from './train.js';
@@ -35,6 +37,8 @@ registerGenerate(program);
 registerSeed(program);
 registerPredict(program);
 registerEvaluate(program);
+registerExport(program);
+registerInspect(program);
 registerCompare(program);
 for (const c of program.commands) c.exitOverride();
 

@@ -21,6 +21,7 @@
  * const { probability } = await session.run({ input: new ort.Tensor('float32', x, [rows, 20]) });
  */
 import onnxProto from 'onnx-proto';
+import { DataError } from '../errors.js';
 import type { ActivationName } from '../nn/activations.js';
 import { ELU_ALPHA, LEAKY_RELU_ALPHA } from '../nn/activations.js';
 import type { Model } from '../nn/model.js';
@@ -186,6 +187,11 @@ export function onnxModel(model: Model): Uint8Array {
 /** Writes the model's ONNX graph to `file` atomically; returns its size in bytes. */
 export async function writeOnnx(file: string, model: Model): Promise<number> {
   const bytes = onnxModel(model);
-  await writeFileAtomic(file, bytes);
+  try {
+    await writeFileAtomic(file, bytes);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DataError('E_OUT_FILE', `file ${file}: cannot write (${code === 'ENOENT' ? 'no such directory' : code ?? (e as Error).message})`, { cause: e });
+  }
   return bytes.length;
 }
