@@ -10,6 +10,7 @@
  */
 import type { Command } from 'commander';
 import { MODEL_JSON, openModel, WEIGHTS_FILE, type ModelFiles } from '../io/modelFile.js';
+import { trainable } from '../nn/params.js';
 import { oneOf } from './args.js';
 
 export interface InspectFlags {
@@ -32,12 +33,11 @@ export interface LayerSummary {
 export function inspectEvent(dir: string, files: ModelFiles): Record<string, unknown> {
   const { model, json, sizes } = files;
   const layers: LayerSummary[] = model.spec.layers.map((l, i) => {
-    const own = model.layout.tensors.filter((t) => t.name.startsWith(`layers.${i}.`));
-    const isBuffer = (name: string): boolean => /\.bn\.running(Mean|Var)$/.test(name);
-    const count = (buffers: boolean): number => own.filter((t) => isBuffer(t.name) === buffers).reduce((s, t) => s + t.length, 0);
+    const own = model.layout.tensors.filter((t) => t.layer === i);
+    const count = (learned: boolean): number => own.filter((t) => trainable(t) === learned).reduce((s, t) => s + t.length, 0);
     return {
       index: i, units: l.units, activation: l.activation, batchNorm: l.batchNorm === true, dropout: l.dropout ?? 0,
-      params: count(false), buffers: count(true),
+      params: count(true), buffers: count(false),
     };
   });
   return {

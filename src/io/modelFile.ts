@@ -146,6 +146,9 @@ function setWeights(model: Model, bytes: Uint8Array, file: string, exact: boolea
     }
     const bad = got.data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new ModelFileError('E_WEIGHTS_CORRUPT', `file ${file}: tensor ${t.name} holds ${got.data[bad]} at index ${bad}`);
+    // A variance below 0 would make batch norm's √(var + ε) NaN for every row.
+    const negative = t.role === 'runningVar' ? got.data.findIndex((v) => v < 0) : -1;
+    if (negative >= 0) throw new ModelFileError('E_WEIGHTS_CORRUPT', `file ${file}: tensor ${t.name} holds the variance ${got.data[negative]} at index ${negative}`);
     view(model.params, t).set(got.data);
   }
   if (exact) {

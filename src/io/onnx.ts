@@ -22,6 +22,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { DataError } from '../errors.js';
+import { BATCH_NORM_EPSILON } from '../kernels/batchnorm.js';
 import type { ActivationName } from '../nn/activations.js';
 import { ELU_ALPHA, LEAKY_RELU_ALPHA } from '../nn/activations.js';
 import type { Model } from '../nn/model.js';
@@ -37,8 +38,6 @@ const onnx = onnxProto.onnx;
  */
 export const ONNX_OPSET = 20;
 export const ONNX_IR_VERSION = 9;
-/** PyTorch's BatchNorm1d default, and quiver's. */
-export const BATCH_NORM_EPSILON = 1e-5;
 /** The graph's input and output names. */
 export const ONNX_INPUT = 'input';
 export const ONNX_OUTPUT = 'probability';
