@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { lastValueFrom, tap } from 'rxjs';
-import { ConfigError } from '../errors.js';
+import { ConfigError, DivergenceError } from '../errors.js';
 import { loadWeights, saveModel } from '../io/modelFile.js';
 import { KERNELS_NAMES, type KernelsName } from '../kernels/kernels.js';
 import { ACTIVATIONS, activationName } from '../nn/activations.js';
@@ -123,6 +123,7 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
   // Each event goes out as its epoch ends (fit() would hold them all until the last one), so a
   // long run shows progress and one that diverges still shows the epochs before it.
   const events: TrainEvent[] = [];
+  const { save: _save, logFormat: _f, logEvery: _e, ...training } = flags;
   await lastValueFrom(trainEvents(model, train, {
     epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed, microBatch: flags.microBatch,
     ...(flags.workers !== undefined && { workers: flags.workers }), ...(flags.hogwild && { mode: 'hogwild' as const }),
@@ -140,10 +141,15 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
     },
     ...(flags.earlyStopping !== undefined && { earlyStopping: { patience: flags.earlyStopping, ...(flags.minDelta !== undefined && { minDelta: flags.minDelta }) } }),
     ...(test && { validationData: test }),
-  }).pipe(tap((e) => { events.push(e); onEvent(e); })));
+  }).pipe(tap((e) => { events.push(e); onEvent(e); }))).catch(async (e: unknown) => {
+    // A diverged run keeps what it learned before: the weights of its last finite step.
+    if (e instanceof DivergenceError && flags.save !== undefined) {
+      await saveModel(flags.save, model, { training: { ...training }, metrics: { diverged: e.message, epochs: events.filter((ev) => ev.event === 'epoch').length } });
+    }
+    throw e;
+  });
   const history = historyOf(events);
   if (flags.save !== undefined) {
-    const { save: _save, logFormat: _f, logEvery: _e, ...training } = flags;
     await saveModel(flags.save, model, { training: { ...training }, metrics: { ...history.end } });
   }
   return { model, history, train, ...(test && { test }) };

@@ -282,17 +282,19 @@ describe('quiver train on bad input', () => {
     expect(run.stderr).toMatch(/required option '--train <file>'/);
   });
 
-  it.concurrent('exits 3 on divergence with [E_DIVERGED], after printing the epochs before it, and saves nothing', async ({ expect }) => {
-    const save = path.join(dir, 'diverged');
-    const run = await quiver(['train', '--train', TRAIN, '--lr', '1e30', '--log-format', 'json', '--save', save]);
+  it.concurrent.for(['1e30', '1e6'])('exits 3 on divergence at --lr %s with [E_DIVERGED], after printing the epochs before it, and saves the last finite weights', async (lr, { expect }) => {
+    const save = path.join(dir, `diverged-${lr}`);
+    const run = await quiver(['train', '--train', TRAIN, '--lr', lr, '--log-format', 'json', '--save', save]);
     expect(run.status).toBe(3);
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/^quiver: the loss became (NaN|-?Infinity) at epoch \d+.*\[E_DIVERGED\]\n$/);
+    expect(run.stderr).toMatch(/^quiver: (the loss became (NaN|-?Infinity)|the update made a weight infinite or NaN) at epoch \d+, step \d+.*--clip-norm.*--lr.*\[E_DIVERGED\]\n$/);
     // Events stream as epochs end: the ones before the divergence are on stdout.
     const lines = ndjson(run.stdout);
     expect(lines.length).toBeGreaterThan(0);
-    expect(lines.every((e) => e.event === 'epoch')).toBe(true);
-    expect(existsSync(save)).toBe(false);
+    expect(lines.every((e) => e.event === 'epoch' || e.event === 'warning')).toBe(true);
+    const model = await loadModel(save);
+    expect(model.params.every((v) => Number.isFinite(v))).toBe(true);
+    expect((readJson(path.join(save, 'model.json')).metrics as Record<string, unknown>).diverged).toMatch(/diverged/);
   });
 });
 

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { saveModel } from '../../src/io/modelFile.js';
 import { hiddenLayer, mlp } from '../../src/nn/layers.js';
 import { Model } from '../../src/nn/model.js';
-import { sgd } from '../../src/nn/optimizers.js';
+import { adamw, sgd } from '../../src/nn/optimizers.js';
 import { fit, type FitOptions } from '../../src/pipeline/train.js';
 import type { Dataset } from '../../src/pipeline/dataset.js';
 import { createPool } from '../../src/workers/pool.js';
@@ -53,6 +53,17 @@ describe('weights are byte-identical for inline and 1, 2, 3, 4 workers', () => {
   });
   it('20 000 × 50 → 128 → 64 → 3 classes, full batch', async () => {
     expectAllIdentical(await weightsFiles(bigModel, big, { epochs: 2, optimizer: sgd({ learningRate: 0.1 }) }));
+  });
+  it('batch norm, dropout, AdamW, global-norm clipping and a cosine schedule, batch size 200', async () => {
+    const make = (): Model => Model.init(mlp({
+      inputs: 50, classes: 3,
+      layers: [hiddenLayer({ units: 64, activation: 'prelu', batchNorm: true, dropout: 0.2 }), hiddenLayer({ units: 32, activation: 'swish', dropout: 0.1 })],
+    }), 11);
+    const small = { ...big, rows: 2000, features: big.features.subarray(0, 2000 * 50), labels: big.labels.subarray(0, 2000) };
+    expectAllIdentical(await weightsFiles(make, small, {
+      epochs: 2, batchSize: 200, microBatch: 48, optimizer: adamw({ learningRate: 0.003 }), clipNorm: 0.5, clipValue: 0.05,
+      lrSchedule: { name: 'cosine', warmupSteps: 3 },
+    }));
   });
   it('20 000 × 50 → 128 → 64 → 3 classes, batch size 256', async () => {
     expectAllIdentical(await weightsFiles(bigModel, big, { epochs: 1, batchSize: 256, optimizer: sgd({ learningRate: 0.05 }) }));
