@@ -22,7 +22,14 @@
  * Each kernel blocks k (KC, KD) so the panel of B it walks stays in cache; a k block after the
  * first adds into out. Sums are float32 (the TypeScript reference sums in float64): the tests
  * hold the two within 1e-5 relative.
+ *
+ * Two fusions for the dense layer (dense.ts), so neither costs a sweep over memory of its own:
+ * - the dot kernel's store can finish a layer's forward: add the bias, store z, apply the
+ *   activation and store a, on each tile while it is still in registers (`setEpilogue`);
+ * - the broadcast kernel can sum A's rows while it walks them (`colsum`): for the weight gradient
+ *   dw += dyᵀ·x those are dy's columns, the bias gradient.
  */
+import { activate, LINEAR, PRELU } from './activations';
 import { hsum, hsum4, loadPartial, madd, store1, store4 } from './simd';
 
 /** k per block of the broadcast kernel: a 4×KC strip of A and a KC×8 strip of B stay in L1. */
@@ -47,12 +54,12 @@ export function gemm(out: usize, a: usize, b: usize, m: i32, n: i32, k: i32,
     return;
   }
   if (bcs == 1) {
-    broadcast(out, bytes(n), 4, a, bytes(ars), bytes(acs), b, bytes(brs), m, n, k, accumulate);
+    broadcast(out, bytes(n), 4, a, bytes(ars), bytes(acs), b, bytes(brs), m, n, k, accumulate, 0);
   } else if (ars == 1) {
     // outᵀ (n,m) = Bᵀ (n,k) · Aᵀ (k,m): Bᵀ(j,p) = b[j·bcs + p·brs], Aᵀ(p,i) = a[p·acs + i], stored at out[i·n + j].
-    broadcast(out, 4, bytes(n), b, bytes(bcs), bytes(brs), a, bytes(acs), n, m, k, accumulate);
+    broadcast(out, 4, bytes(n), b, bytes(bcs), bytes(brs), a, bytes(acs), n, m, k, accumulate, 0);
   } else if (acs == 1 && brs == 1) {
-    dot(out, bytes(n), 4, a, bytes(ars), b, bytes(bcs), m, n, k, accumulate);
+    dot(out, bytes(n), a, bytes(ars), b, bytes(bcs), m, n, k, accumulate, false);
   } else {
     naive(out, a, b, m, n, k, bytes(ars), bytes(acs), bytes(brs), bytes(bcs), accumulate);
   }
@@ -60,10 +67,11 @@ export function gemm(out: usize, a: usize, b: usize, m: i32, n: i32, k: i32,
 
 /**
  * C (m,n) = A · B over byte strides; B(p,j) at b + p·brs + 4j (contiguous in j); C(i,j) stored
- * at o + i·ors + j·ocs.
+ * at o + i·ors + j·ocs. With colsum ≠ 0 (and ars = 4 bytes), also colsum (m) += Σ_p A(i,p), each
+ * sum taken in order of p, right after the first column block's tiles have read that strip of A.
  */
-function broadcast(o: usize, ors: usize, ocs: usize, a: usize, ars: usize, acs: usize, b: usize, brs: usize,
-                   m: i32, n: i32, k: i32, accumulate: bool): void {
+export function broadcast(o: usize, ors: usize, ocs: usize, a: usize, ars: usize, acs: usize, b: usize, brs: usize,
+                          m: i32, n: i32, k: i32, accumulate: bool, colsum: usize): void {
   for (let pc = 0; pc < k; pc += KC) {
     const kc = imin(KC, k - pc);
     const acc = accumulate || pc > 0;
@@ -83,6 +91,7 @@ function broadcast(o: usize, ors: usize, ocs: usize, a: usize, ars: usize, acs: 
         }
         if (j + 4 <= je) { tile4x4(oi + <usize>j * ocs, ors, ocs, ai, ars, acs, bp + bytes(j), brs, kc, acc); j += 4; }
         for (; j < je; j++) tile4x1(oi + <usize>j * ocs, ors, ai, ars, acs, bp + bytes(j), brs, kc, acc);
+        if (colsum != 0 && jc == 0) sum4(colsum + bytes(i), ai, acs, kc);
       }
       for (; i < m; i++) {
         const oi = o + <usize>i * ors, ai = ap + <usize>i * ars;
@@ -90,9 +99,23 @@ function broadcast(o: usize, ors: usize, ocs: usize, a: usize, ars: usize, acs: 
         for (; j + 8 <= je; j += 8) tile1x8(oi + <usize>j * ocs, ocs, ai, acs, bp + bytes(j), brs, kc, acc);
         if (j + 4 <= je) { tile1x4(oi + <usize>j * ocs, ocs, ai, acs, bp + bytes(j), brs, kc, acc); j += 4; }
         for (; j < je; j++) tile1x1(oi + <usize>j * ocs, ai, acs, bp + bytes(j), brs, kc, acc);
+        if (colsum != 0 && jc == 0) sum1(colsum + bytes(i), ai, acs, kc);
       }
     }
   }
+}
+
+/** s (4) += Σ_{p<kc} A(0..3, p), A(i,p) at a + 4i + p·acs, added in order of p (float32, as the TypeScript kernel). */
+function sum4(s: usize, a: usize, acs: usize, kc: i32): void {
+  let c = v128.load(s);
+  for (let p = 0, pa = a; p < kc; p++, pa += acs) c = f32x4.add(c, v128.load(pa));
+  v128.store(s, c);
+}
+
+function sum1(s: usize, a: usize, acs: usize, kc: i32): void {
+  let c = load<f32>(s);
+  for (let p = 0, pa = a; p < kc; p++, pa += acs) c += load<f32>(pa);
+  store<f32>(s, c);
 }
 
 /**
@@ -233,36 +256,84 @@ function tile1x1(o: usize, a: usize, acs: usize, b: usize, brs: usize, kc: i32, 
   store1(o, c, acc);
 }
 
+// The epilogue of the dot kernel's stores when it finishes a dense layer's forward (setEpilogue).
+// Globals are per instance and each thread instantiates its own, so they are thread-local.
+/** b (n) added to the first k block's sums, or 0. */
+let epBias: usize = 0;
+/** prelu's alpha (n), or 0. */
+let epAlpha: usize = 0;
+/** a − z in bytes: a(i,j) is stored epDelta bytes past z(i,j) (wrapping: a may lie below z). */
+let epDelta: usize = 0;
+/** The activation's code (activations.ts); LINEAR: z only. */
+let epCode: i32 = LINEAR;
+
+/** What the next dot(…, epilogue = true) does at its stores: z = Σ + b, then a = f(z) at z + delta. */
+export function setEpilogue(bias: usize, code: i32, alpha: usize, delta: usize): void {
+  epBias = bias; epCode = code; epAlpha = alpha; epDelta = delta;
+}
+
+/**
+ * Stores four sums r to out(i, j..j+3) at o; cj = 4j bytes, the column's offset into b and alpha.
+ * ep 0: out = r, or out += r when acc (plain GEMM). ep 1: the same, but the first k block (not
+ * acc) adds the bias: z = b + r, the order in which the TypeScript denseForward adds. ep 2: also
+ * a = f(z), from the z in the register.
+ */
+// @ts-ignore: decorator
+@inline function finish4(o: usize, cj: usize, r: v128, acc: bool, ep: i32): void {
+  let z = acc ? f32x4.add(v128.load(o), r) : r;
+  if (ep != 0 && !acc && epBias != 0) z = f32x4.add(v128.load(epBias + cj), r);
+  v128.store(o, z);
+  if (ep == 2) {
+    const alpha = epCode == PRELU ? v128.load(epAlpha + cj) : f32x4.splat(0);
+    v128.store(o + epDelta, activate(epCode, z, alpha));
+  }
+}
+
+/** finish4 for one sum. */
+// @ts-ignore: decorator
+@inline function finish1(o: usize, cj: usize, r: f32, acc: bool, ep: i32): void {
+  let z = acc ? load<f32>(o) + r : r;
+  if (ep != 0 && !acc && epBias != 0) z = load<f32>(epBias + cj) + r;
+  store<f32>(o, z);
+  if (ep == 2) {
+    const alpha = epCode == PRELU ? v128.load32_zero(epAlpha + cj) : f32x4.splat(0);
+    v128.store32_lane(o + epDelta, activate(epCode, f32x4.splat(z), alpha), 0);
+  }
+}
+
 /**
  * C (m,n) = A · B with both contiguous along k: A(i,p) at a + i·ars + 4p, B(p,j) at b + j·bcs + 4p;
- * C(i,j) stored at o + i·ors + j·ocs. Loops: k block, then MD rows of A, then four rows of B
- * (which stay in L1) against every pair of those rows.
+ * C(i,j) stored at o + i·ors + 4j. Loops: k block, then MD rows of A, then four rows of B
+ * (which stay in L1) against every pair of those rows. With `epilogue`, each store finishes the
+ * dense layer as setEpilogue said; the activation only in the last k block, once z is complete.
  */
-function dot(o: usize, ors: usize, ocs: usize, a: usize, ars: usize, b: usize, bcs: usize,
-             m: i32, n: i32, k: i32, accumulate: bool): void {
+export function dot(o: usize, ors: usize, a: usize, ars: usize, b: usize, bcs: usize,
+                    m: i32, n: i32, k: i32, accumulate: bool, epilogue: bool): void {
   for (let pc = 0; pc < k; pc += KD) {
     const kc = imin(KD, k - pc);
     const acc = accumulate || pc > 0;
+    const ep = !epilogue ? 0 : pc + kc >= k && epCode != LINEAR ? 2 : 1;
     const ap = a + bytes(pc), bp = b + bytes(pc);
     for (let ic = 0; ic < m; ic += MD) {
       const ie = imin(ic + MD, m);
       let j = 0;
       for (; j + 4 <= n; j += 4) {
-        const oj = o + <usize>j * ocs, bj = bp + <usize>j * bcs;
+        const cj = bytes(j), oj = o + cj, bj = bp + <usize>j * bcs;
         let i = ic;
-        for (; i + 2 <= ie; i += 2) dot2x4(oj + <usize>i * ors, ors, ocs, ap + <usize>i * ars, ars, bj, bcs, kc, acc);
-        if (i < ie) dot1x4(oj + <usize>i * ors, ocs, ap + <usize>i * ars, bj, bcs, kc, acc);
+        for (; i + 2 <= ie; i += 2) dot2x4(oj + <usize>i * ors, ors, ap + <usize>i * ars, ars, bj, bcs, kc, acc, ep, cj);
+        if (i < ie) dot1x4(oj + <usize>i * ors, ap + <usize>i * ars, bj, bcs, kc, acc, ep, cj);
       }
       for (; j < n; j++) {
-        const oj = o + <usize>j * ocs, bj = bp + <usize>j * bcs;
-        for (let i = ic; i < ie; i++) dot1x1(oj + <usize>i * ors, ap + <usize>i * ars, bj, kc, acc);
+        const cj = bytes(j), oj = o + cj, bj = bp + <usize>j * bcs;
+        for (let i = ic; i < ie; i++) dot1x1(oj + <usize>i * ors, ap + <usize>i * ars, bj, kc, acc, ep, cj);
       }
     }
   }
 }
 
 /** Two rows of A against four rows of B: eight lane-wise dot products, reduced once at the end. */
-function dot2x4(o: usize, ors: usize, ocs: usize, a: usize, ars: usize, b: usize, bcs: usize, kc: i32, acc: bool): void {
+function dot2x4(o: usize, ors: usize, a: usize, ars: usize, b: usize, bcs: usize, kc: i32, acc: bool,
+                ep: i32, cj: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
   const a1 = a + ars, b1 = b + bcs, b2 = b1 + bcs, b3 = b2 + bcs;
   const end = bytes(kc & ~3);
@@ -290,11 +361,11 @@ function dot2x4(o: usize, ors: usize, ocs: usize, a: usize, ars: usize, b: usize
     y = loadPartial(b3 + p, rem);
     c03 = madd(x0, y, c03); c13 = madd(x1, y, c13);
   }
-  store4(o, ocs, hsum4(c00, c01, c02, c03), acc);
-  store4(o + ors, ocs, hsum4(c10, c11, c12, c13), acc);
+  finish4(o, cj, hsum4(c00, c01, c02, c03), acc, ep);
+  finish4(o + ors, cj, hsum4(c10, c11, c12, c13), acc, ep);
 }
 
-function dot1x4(o: usize, ocs: usize, a: usize, b: usize, bcs: usize, kc: i32, acc: bool): void {
+function dot1x4(o: usize, a: usize, b: usize, bcs: usize, kc: i32, acc: bool, ep: i32, cj: usize): void {
   let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
   const b1 = b + bcs, b2 = b1 + bcs, b3 = b2 + bcs;
   const end = bytes(kc & ~3);
@@ -310,17 +381,17 @@ function dot1x4(o: usize, ocs: usize, a: usize, b: usize, bcs: usize, kc: i32, a
     c0 = madd(x, loadPartial(b + p, rem), c0); c1 = madd(x, loadPartial(b1 + p, rem), c1);
     c2 = madd(x, loadPartial(b2 + p, rem), c2); c3 = madd(x, loadPartial(b3 + p, rem), c3);
   }
-  store4(o, ocs, hsum4(c0, c1, c2, c3), acc);
+  finish4(o, cj, hsum4(c0, c1, c2, c3), acc, ep);
 }
 
-function dot1x1(o: usize, a: usize, b: usize, kc: i32, acc: bool): void {
+function dot1x1(o: usize, a: usize, b: usize, kc: i32, acc: bool, ep: i32, cj: usize): void {
   let c = f32x4.splat(0);
   const end = bytes(kc & ~3);
   let p: usize = 0;
   for (; p < end; p += 16) c = madd(v128.load(a + p), v128.load(b + p), c);
   const rem = kc & 3;
   if (rem != 0) c = madd(loadPartial(a + p, rem), loadPartial(b + p, rem), c);
-  store1(o, hsum(c), acc);
+  finish1(o, cj, hsum(c), acc, ep);
 }
 
 /** Any strides at all (none of the transposes of a contiguous matrix lands here). */

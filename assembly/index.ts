@@ -5,7 +5,9 @@
  */
 export { gemm } from './gemm';
 export { denseForward, denseBackward } from './dense';
-export { reluForward, reluBackward, sgdUpdate, sumSlots } from './elementwise';
+export { activationForward, activationBackward } from './activations';
+export { sgdUpdate } from './optim';
+export { sumSlots } from './reduce';
 
 /**
  * End of the module's static data in the shared memory: the loader checks it lies inside the

@@ -2,10 +2,16 @@ import { describe, expect, it, vi } from 'vitest';
 import { reluBackward, reluForward } from '../../src/kernels/activations.js';
 import { denseBackward, denseForward } from '../../src/kernels/dense.js';
 import { gemmStrided } from '../../src/kernels/gemm.js';
+import { tsKernels } from '../../src/kernels/kernels.js';
 import { sgdUpdate } from '../../src/kernels/optim.js';
 import { sumSlots } from '../../src/kernels/reduce.js';
-import { hasRelaxedSimd, loadWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
+import { ACTIVATION_CODES, hasRelaxedSimd, loadWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
+import { ACTIVATIONS, type ActivationName } from '../../src/nn/activations.js';
+import { hiddenLayer, mlp } from '../../src/nn/layers.js';
+import { Model } from '../../src/nn/model.js';
+import { sgd } from '../../src/nn/optimizers.js';
 import { Prng } from '../../src/nn/prng.js';
+import { fit } from '../../src/pipeline/train.js';
 import { WASM_RESERVED_BYTES } from '../../src/workers/arena.js';
 import { maxDiff } from '../helpers/random.js';
 
@@ -203,15 +209,179 @@ describe('wasm kernels', () => {
       const y = view(n), dx = view(n);
       const wy = new Float32Array(n), wdx = new Float32Array(n);
       reluForward(wy, x, n);
-      wasm.reluForward(y, x, n);
+      wasm.activationForward('relu', y, x, null, 1, n);
       // The one difference: relu(−∞) is 0 here, as in PyTorch, where ½(x + |x|) gives ½(−∞ + ∞) = NaN.
       for (let i = 0; i < n; i++) if (x[i] === -Infinity) { expect(y[i]).toBe(0); wy[i] = 0; }
       expectSame(y, wy, `relu n=${n}`);
       reluBackward(wdx, dy, x, n);
-      wasm.reluBackward(dx, dy, x, n);
+      wasm.activationBackward('relu', dx, null, dy, x, y, null, 1, n);
       expectSame(dx, wdx, `relu' n=${n}`);
     }
     console.log(`reluForward, reluBackward: max diff 0 (bit for bit, but relu(−∞) = 0) over n ∈ {${LENGTHS.join(', ')}}`);
+  });
+
+  const NAMES = Object.keys(ACTIVATIONS) as ActivationName[];
+  /** Every (m, n) over SIZES: 49 shapes, each tail of a four-lane loop and of a row of units. */
+  const PAIRS: [number, number][] = SIZES.flatMap((m) => SIZES.map((n): [number, number] => [m, n]));
+  /**
+   * The error the activations are held to: relative where |want| ≥ 0.1, absolute below
+   * (1e-5 of it is 1e-6 near 0, where a relative error means nothing: gelu(−5) ≈ −2e−7).
+   */
+  function actError(got: Float32Array, want: Float32Array, what: string): number {
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) {
+      const g = got[i]!, w = want[i]!;
+      if (Number.isNaN(w) || Number.isNaN(g)) {
+        if (Number.isNaN(w) !== Number.isNaN(g)) expect.fail(`${what}[${i}]: ${g}, want ${w}`);
+        continue;
+      }
+      const e = g === w ? 0 : Math.abs(g - w) / Math.max(Math.abs(w), 0.1);
+      if (!(e <= TOLERANCE)) expect.fail(`${what}[${i}]: ${g}, want ${w} (error ${e.toExponential(2)})`);
+      worst = Math.max(worst, e);
+    }
+    return worst;
+  }
+  /** Pre-activations over [−30, 30], with 0, −0, tiny, large and NaN values sprinkled in. */
+  function preActivations(n: number, rng: Prng): Float32Array {
+    const v = view(n);
+    for (let i = 0; i < n; i++) v[i] = rng.uniform(-30, 30);
+    for (let i = 1; i < n; i += 4) v[i] = rng.uniform(-1, 1) * 2 ** rng.uniform(-12, 3); // near the kinks
+    const odd = [0, -0, 1e-30, -1e-30, 1e-45, -1e-45, 1e-7, -1e-7, 88, -88, 100, -100, 1e10, -1e10, 3e38, -3e38, NaN];
+    for (let i = 0; i < n; i += 7) v[i] = odd[(i / 7) % odd.length]!;
+    return v;
+  }
+  /** prelu's slopes, of both signs. */
+  function slopes(name: ActivationName, n: number, rng: Prng): Float32Array | null {
+    if (name !== 'prelu') return null;
+    const alpha = view(n);
+    for (let i = 0; i < n; i++) alpha[i] = rng.uniform(-0.5, 0.5);
+    return alpha;
+  }
+
+  it('activationForward matches the TypeScript kernel for every activation and shape, and in place', () => {
+    const worst: string[] = [];
+    for (const name of NAMES) {
+      let w = 0;
+      for (const [m, n] of PAIRS) {
+        reset();
+        const rng = new Prng(m * 131 + n);
+        const z = preActivations(m * n, rng), alpha = slopes(name, n, rng), a = view(m * n);
+        const want = new Float32Array(m * n);
+        tsKernels.activationForward(name, want, z, alpha, m, n);
+        wasm.activationForward(name, a, z, alpha, m, n);
+        w = Math.max(w, actError(a, want, `${name} ${m}×${n}`));
+        wasm.activationForward(name, z, z, alpha, m, n); // a = z
+        w = Math.max(w, actError(z, want, `${name} ${m}×${n} in place`));
+      }
+      worst.push(`${name} ${w.toExponential(2)}`);
+    }
+    console.log(`activationForward, max error (relative, absolute below 0.1) over ${PAIRS.length} shapes: ${worst.join(', ')}`);
+  });
+
+  it('activationBackward matches the TypeScript kernel for every activation and shape, dz aliasing da, prelu\'s dalpha accumulating', () => {
+    const worst: string[] = [];
+    for (const name of NAMES) {
+      let w = 0;
+      for (const [m, n] of PAIRS) {
+        reset();
+        const rng = new Prng(m * 977 + n);
+        const z = preActivations(m * n, rng), alpha = slopes(name, n, rng), a = view(m * n), da = random(m * n, rng);
+        for (let i = 0; i < da.length; i += 11) da[i] = 0;
+        tsKernels.activationForward(name, a, z, alpha, m, n); // tanh and sigmoid take f' from a
+        for (const accumulate of name === 'prelu' ? [true, false] : [false]) {
+          // Without dalpha the wasm kernel skips the sums; the TypeScript one always takes them (into scratch here).
+          const dalpha = accumulate ? random(n, rng) : null;
+          const wantAlpha = dalpha?.slice() ?? (name === 'prelu' ? new Float32Array(n) : null);
+          const want = new Float32Array(m * n), dz = view(m * n);
+          tsKernels.activationBackward(name, want, wantAlpha, da, z, a, alpha, m, n);
+          wasm.activationBackward(name, dz, dalpha, da, z, a, alpha, m, n);
+          w = Math.max(w, actError(dz, want, `${name}' ${m}×${n}`));
+          if (dalpha !== null && wantAlpha !== null) {
+            expectSame(dalpha, wantAlpha, `dalpha ${m}×${n}`); // the same additions in the same order
+          }
+        }
+        const inPlace = da.slice(), scratch = name === 'prelu' ? view(n) : null;
+        tsKernels.activationBackward(name, inPlace, scratch?.slice() ?? null, inPlace, z, a, alpha, m, n);
+        wasm.activationBackward(name, da, scratch, da, z, a, alpha, m, n); // dz = da, as the network calls it
+        w = Math.max(w, actError(da, inPlace, `${name}' ${m}×${n} in place`));
+      }
+      worst.push(`${name} ${w.toExponential(2)}${name === 'prelu' ? ' (dalpha bit for bit)' : ''}`);
+    }
+    console.log(`activationBackward, max error over ${PAIRS.length} shapes: ${worst.join(', ')}`);
+  });
+
+  it('denseActivationForward fuses bias and activation into the GEMM\'s store: z and a as the TypeScript kernels give them', () => {
+    const worst: string[] = [];
+    let cases = 0;
+    for (const name of NAMES) {
+      let wz = 0;
+      let wa = 0;
+      for (const [m, n] of PAIRS) {
+        for (const k of [1, 3, 65, 513]) { // 513: past the dot kernel's k block (512), where z is finished in a second pass
+          if (m * n * k > 17 * 65 * 513) continue; // the TypeScript GEMM's time
+          for (const bias of [true, false]) {
+            reset();
+            const rng = new Prng(m * 7 + n * 1009 + k);
+            const x = random(m * k, rng), w = random(n * k, rng);
+            for (let i = 0; i < w.length; i++) w[i] = w[i]! * 8 / Math.sqrt(k); // z over about ±8: the activations' curved parts
+            const b = bias ? random(n, rng) : null, alpha = slopes(name, n, rng);
+            const z = random(m * n, rng), a = name === 'linear' ? z : random(m * n, rng);
+            const wantZ = new Float32Array(m * n), wantA = name === 'linear' ? wantZ : new Float32Array(m * n);
+            tsKernels.denseActivationForward(wantZ, wantA, x, w, b, name, alpha, m, n, k);
+            wasm.denseActivationForward(z, a, x, w, b, name, alpha, m, n, k);
+            const dz = maxDiff(z, wantZ).rel, da = maxDiff(a, wantA).rel;
+            if (!(dz < TOLERANCE && da < TOLERANCE)) expect.fail(`${name} ${m}×${n}×${k} bias=${bias}: max rel diff z ${dz}, a ${da}`);
+            wz = Math.max(wz, dz);
+            wa = Math.max(wa, da);
+            // The fused store applies the very function of the elementwise kernel, to the same z.
+            const separate = view(m * n);
+            wasm.activationForward(name, separate, z, alpha, m, n);
+            expectSame(a, separate, `${name} ${m}×${n}×${k}: fused a vs activationForward(z)`);
+            cases++;
+          }
+        }
+      }
+      worst.push(`${name} z ${wz.toExponential(2)} a ${wa.toExponential(2)}`);
+    }
+    console.log(`denseActivationForward, max rel diff over ${cases} cases: ${worst.join(', ')}`);
+  });
+
+  it('denseForward with k = 0 stores the bias (or zeros), and denseActivationForward applies f to it', () => {
+    reset();
+    const rng = new Prng(5);
+    const b = random(5, rng), z = random(15, rng), a = random(15, rng), x = view(1), w = view(1);
+    wasm.denseActivationForward(z, a, x, w, b, 'tanh', null, 3, 5, 0);
+    const wantA = new Float32Array(15);
+    for (let i = 0; i < 15; i++) wantA[i] = Math.tanh(b[i % 5]!);
+    expect([...z]).toEqual([...b, ...b, ...b]);
+    expect(maxDiff(a, wantA).rel).toBeLessThan(TOLERANCE);
+    wasm.denseForward(z, x, w, null, 3, 5, 0);
+    expect(z).toEqual(new Float32Array(15));
+  });
+
+  it.each(NAMES)('one training step of a 3-layer %s network gives the same weights on the wasm and the TypeScript kernels', async (activation) => {
+    const rng = new Prng(17);
+    const rows = 150, inputs = 13;
+    const features = new Float32Array(rows * inputs).map(() => rng.uniform(-2, 2));
+    const labels = new Float32Array(rows).map(() => rng.int(3));
+    const data = {
+      file: 'random', rows, features, labels, classes: 3, labelName: 'label',
+      featureNames: Array.from({ length: inputs }, (_, i) => `f${i}`),
+    };
+    const spec = mlp({ inputs, classes: 3, layers: [hiddenLayer({ units: 33, activation }), hiddenLayer({ units: 17, activation })] });
+    const before = Model.init(spec, 3).params;
+    const after: Record<string, Float32Array> = {};
+    for (const kernels of ['ts', 'wasm'] as const) {
+      const model = new Model(spec, before.slice());
+      await fit(model, data, { epochs: 1, batchSize: 'full', microBatch: 64, workers: 'inline', kernels, optimizer: sgd({ learningRate: 0.5 }) });
+      after[kernels] = model.params;
+    }
+    const step = (p: Float32Array): Float32Array => p.map((v, i) => v - before[i]!);
+    const weights = maxDiff(after.wasm!, after.ts!), updates = maxDiff(step(after.wasm!), step(after.ts!));
+    console.log(`${activation}: one step, wasm vs ts: weights max diff ${weights.abs.toExponential(2)}, updates max rel diff ${updates.rel.toExponential(2)}`);
+    expect(maxDiff(step(after.ts!), new Float32Array(before.length)).abs).toBeGreaterThan(1e-3); // the step moved the weights
+    expect(weights.abs).toBeLessThan(TOLERANCE);
+    expect(updates.rel).toBeLessThan(TOLERANCE);
   });
 
   it('sgdUpdate gives the TypeScript results bit for bit, with momentum, without, and in place', () => {
@@ -256,7 +426,7 @@ describe('wasm kernels', () => {
   it('reject an array that is not a view into the shared memory', () => {
     reset();
     const inside = view(4);
-    expect(() => wasm.reluForward(new Float32Array(4), inside, 4)).toThrow(/not a view into the arena/);
+    expect(() => wasm.activationForward('relu', new Float32Array(4), inside, null, 1, 4)).toThrow(/not a view into the arena/);
     expect(() => wasm.sumSlots(inside, new Float32Array(4), 4, 1, 4)).toThrow(/not a view into the arena/);
   });
 
@@ -341,11 +511,11 @@ describe('wasm kernels', () => {
       const { workerData, parentPort } = require('node:worker_threads');
       const { module, memory, x, y, n } = workerData;
       WebAssembly.instantiate(module, { env: { memory, abort() { throw new Error('abort'); } } }).then((instance) => {
-        for (let r = 0; r < 50; r++) instance.exports.reluForward(y, x, n);
+        for (let r = 0; r < 50; r++) instance.exports.activationForward(${ACTIVATION_CODES.relu}, y, x, 0, 1, n);
         parentPort.postMessage('done');
       });`, { eval: true, workerData: { module, memory, x: x.byteOffset, y: y.byteOffset, n } });
     const done = new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
-    for (let r = 0; r < 50; r++) wasm.reluForward(mineOut, mine, n); // meanwhile, on this thread
+    for (let r = 0; r < 50; r++) wasm.activationForward('relu', mineOut, mine, null, 1, n); // meanwhile, on this thread
     await done;
     await worker.terminate();
     expectSame(y, want, 'relu on the worker');
@@ -359,7 +529,7 @@ describe('wasm kernels', () => {
     expect(k?.variant).toBe(wasm.variant);
     const x = new Float32Array(other.buffer, WASM_RESERVED_BYTES, 4), y = new Float32Array(other.buffer, WASM_RESERVED_BYTES + 64, 4);
     x.set([-1, 2, -3, 4]);
-    k!.reluForward(y, x, 4);
+    k!.activationForward('relu', y, x, null, 1, 4);
     expect([...y]).toEqual([0, 2, 0, 4]);
   });
 });

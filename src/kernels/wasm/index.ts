@@ -16,6 +16,7 @@
 import assert from 'node:assert';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import type { ActivationName } from '../../nn/activations.js';
 import { WASM_RESERVED_BYTES } from '../../workers/arena.js';
 import { tsKernels, type Kernels } from '../kernels.js';
 import type { Floats } from '../types.js';
@@ -30,15 +31,25 @@ export interface WasmKernels extends Kernels {
 /** @deprecated the TypeScript set is `tsKernels` in ../kernels.ts; kept for older imports. */
 export const typescriptKernels: Kernels = tsKernels;
 
-/** The raw exports: byte offsets into the shared memory (0 for null) and sizes. */
+/**
+ * Each activation's code in the wasm module (the constants at the top of assembly/activations.ts;
+ * the tests run every one against its TypeScript kernel, so a mismatch cannot go unnoticed).
+ */
+export const ACTIVATION_CODES: Readonly<Record<ActivationName, number>> = {
+  linear: 0, relu: 1, leakyRelu: 2, prelu: 3, elu: 4, swish: 5, gelu: 6, tanh: 7, sigmoid: 8,
+};
+
+/** The raw exports: byte offsets into the shared memory (0 for null), activation codes and sizes. */
 interface Exports {
   dataEnd(): number;
   gemm(out: number, a: number, b: number, m: number, n: number, k: number,
        ars: number, acs: number, brs: number, bcs: number, accumulate: number): void;
-  denseForward(out: number, x: number, w: number, b: number, m: number, n: number, k: number): void;
+  denseForward(z: number, a: number, x: number, w: number, b: number, activation: number, alpha: number,
+               m: number, n: number, k: number): void;
   denseBackward(dx: number, dw: number, db: number, dy: number, x: number, w: number, m: number, n: number, k: number): void;
-  reluForward(y: number, x: number, n: number): void;
-  reluBackward(dx: number, dy: number, x: number, n: number): void;
+  activationForward(activation: number, a: number, z: number, alpha: number, m: number, n: number): void;
+  activationBackward(activation: number, dz: number, dalpha: number, da: number, z: number, a: number, alpha: number,
+                     m: number, n: number): void;
   sgdUpdate(pOut: number, pIn: number, grad: number, vOut: number, vIn: number, n: number, lr: number, momentum: number): void;
   sumSlots(out: number, slots: number, stride: number, count: number, n: number): void;
 }
@@ -139,23 +150,26 @@ function bind(e: Exports, buffer: ArrayBufferLike, variant: WasmKernels['variant
     return v.byteOffset;
   };
   const atOrNull = (v: Floats | null): number => (v === null ? 0 : at(v));
+  /** prelu's slopes must be there; every other activation ignores them. */
+  const slopes = (activation: ActivationName, alpha: Floats | null): number =>
+    activation === 'prelu' ? at(alpha ?? noAlpha()) : 0;
   const kernels: WasmKernels = {
     name: 'wasm',
     variant,
     denseForward(out, x, w, b, m, n, k) {
-      e.denseForward(at(out), at(x), at(w), atOrNull(b), m, n, k);
+      e.denseForward(at(out), at(out), at(x), at(w), atOrNull(b), ACTIVATION_CODES.linear, 0, m, n, k);
     },
     denseActivationForward(z, a, x, w, b, activation, alpha, m, n, k) {
-      kernels.denseForward(z, x, w, b, m, n, k);
-      kernels.activationForward(activation, a, z, alpha, m, n);
+      // One pass: the GEMM's store adds b and applies the activation (assembly/gemm.ts's epilogue).
+      e.denseForward(at(z), at(a), at(x), at(w), atOrNull(b), ACTIVATION_CODES[activation], slopes(activation, alpha), m, n, k);
+      if (activation === 'linear' && a !== z) a.set(z.subarray(0, m * n));
     },
     activationForward(activation, a, z, alpha, m, n) {
-      if (activation === 'relu') e.reluForward(at(a), at(z), m * n);
-      else tsKernels.activationForward(activation, a, z, alpha, m, n);
+      e.activationForward(ACTIVATION_CODES[activation], at(a), at(z), slopes(activation, alpha), m, n);
     },
     activationBackward(activation, dz, dalpha, da, z, a, alpha, m, n) {
-      if (activation === 'relu') e.reluBackward(at(dz), at(da), at(z), m * n);
-      else tsKernels.activationBackward(activation, dz, dalpha, da, z, a, alpha, m, n);
+      e.activationBackward(ACTIVATION_CODES[activation], at(dz), activation === 'prelu' ? atOrNull(dalpha) : 0,
+        at(da), at(z), at(a), slopes(activation, alpha), m, n);
     },
     denseBackward(dx, dw, db, dy, x, w, m, n, k) {
       e.denseBackward(atOrNull(dx), at(dw), atOrNull(db), at(dy), at(x), at(w), m, n, k);
@@ -171,6 +185,10 @@ function bind(e: Exports, buffer: ArrayBufferLike, variant: WasmKernels['variant
     },
   };
   return kernels;
+}
+
+function noAlpha(): never {
+  assert.fail('prelu needs its alpha (the per-unit slopes)');
 }
 
 function notInArena(): never {
