@@ -56,8 +56,8 @@ export function compareTable(runs: readonly CompareRun[], shownEpochs: readonly 
     const end = r.end;
     return [
       r.activation, ...(withInit ? [r.init ?? '-'] : []),
-      ...shownEpochs.map((e) => orDash(lossAt.get(e), (v) => v.toFixed(4))),
-      end === undefined ? (r.error?.code === 'E_DIVERGED' ? 'diverged' : 'failed') : end.loss.toFixed(4),
+      ...shownEpochs.map((e) => orDash(lossAt.get(e), formatLoss)),
+      end === undefined ? (r.error?.code === 'E_DIVERGED' ? 'diverged' : 'failed') : formatLoss(end.loss),
       orDash(end?.trainAccuracy, formatAccuracy),
       ...(withTest ? [orDash(end?.testAccuracy, formatAccuracy)] : []),
       ...(withValidation ? [orDash(end?.validationAccuracy, formatAccuracy)] : []),
@@ -65,6 +65,11 @@ export function compareTable(runs: readonly CompareRun[], shownEpochs: readonly 
     ];
   });
   return table(header, body);
+}
+
+/** Four decimals, as the article prints them; a diverging run's 3.2e+24 in exponent form. */
+function formatLoss(v: number): string {
+  return Math.abs(v) < 1e5 ? v.toFixed(4) : v.toExponential(2);
 }
 
 function orDash(v: number | undefined, format: (v: number) => string): string {
@@ -116,18 +121,23 @@ epoch. A run that diverges is reported as such and the others still run. --save 
 run as DIR/<activation>. Every other flag is quiver train's, applied to every run.`;
 
 export function registerCompare(program: Command): void {
-  addTrainFlags(program
+  const command = addTrainFlags(program
     .command('compare')
     .description('train the same network once per hidden activation and compare them in one table (and chart)'))
     .option('--activations <names>', `activations to compare, comma-separated (${Object.keys(ACTIVATIONS).join(', ')})`,
       nameList('--activations'), DEFAULT_ACTIVATIONS)
-    .option('--show-epochs <list>', 'epochs whose loss the table shows (default: 0 and 10, 50, 90 % of the run)', integerList('--show-epochs', 0))
-    .option('--plot <file>', 'write loss curves and accuracies as a chart: FILE.png or FILE.svg', (v: string) => { plotFormat(v); return v; })
+    .option('--show-epochs <list>', 'epochs whose loss the table shows (default: 0 and 10, 50, 90 % of the run)', integerList('--show-epochs', 0));
+  // Should quiver train's flags come to include --plot (one run's chart), here it names the comparison's.
+  if (!command.options.some((o) => o.long === '--plot')) {
+    command.option('--plot <file>', 'write loss curves and accuracies as a chart: FILE.png or FILE.svg', (v: string) => { plotFormat(v); return v; });
+  }
+  command
     .addHelpText('after', JSON_HELP)
-    .action(async (flags: CompareFlags, command: Command) => {
-      if (command.getOptionValueSource('activation') === 'cli') {
+    .action(async (flags: CompareFlags, cmd: Command) => {
+      if (cmd.getOptionValueSource('activation') === 'cli') {
         throw new ConfigError('E_CONFIG', 'quiver compare sets the activation of each run: give --activations, not --activation');
       }
+      if (flags.plot !== undefined) plotFormat(flags.plot);
       const activations = flags.activations.map(activationName);
       const twice = activations.find((a, i) => activations.indexOf(a) !== i);
       if (twice !== undefined) throw new ConfigError('E_CONFIG', `--activations names ${twice} twice`);
@@ -156,7 +166,8 @@ export function registerCompare(program: Command): void {
             init: flags.initFrom !== undefined ? basename(flags.initFrom) : flags.init ?? ACTIVATIONS[activation].defaultInitializer,
           };
           const own: TrainEvent[] = [];
-          const job: TrainFlags = { ...flags, activation: [activation], ...(flags.save !== undefined && { save: join(flags.save, activation) }) };
+          const { plot: _plot, activations: _a, showEpochs: _s, ...train } = flags;
+          const job: TrainFlags = { ...train, activation: [activation], ...(flags.save !== undefined && { save: join(flags.save, activation) }) };
           try {
             // Epochs are kept as they come, so a run that diverges still shows the ones before.
             const { history } = await trainJob(job, (e) => {

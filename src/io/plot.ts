@@ -118,7 +118,7 @@ export async function writeChart(spec: TopLevelSpec, file: string): Promise<void
 export function compareSpec(runs: readonly CompareRun[]): TopLevelSpec {
   const activations = runs.map((r) => r.activation);
   const color = { field: 'activation', type: 'nominal', scale: { domain: activations }, sort: activations } as const;
-  const loss = runs.flatMap((r) => r.epochs.map((e) => ({ activation: r.activation, epoch: e.epoch, loss: e.loss })));
+  const loss = runs.flatMap((r) => r.epochs.filter((e) => Number.isFinite(e.loss)).map((e) => ({ activation: r.activation, epoch: e.epoch, loss: e.loss })));
   // Test accuracy when every finished run has one; else validation, else training accuracy.
   const ended = runs.filter((r) => r.end !== undefined);
   const split = ended.length > 0 && ended.every((r) => r.end!.testAccuracy !== undefined) ? 'test'
@@ -130,8 +130,8 @@ export function compareSpec(runs: readonly CompareRun[]): TopLevelSpec {
   const top = {
     hconcat: [
       {
-        ...PANEL, title: 'training loss', data: { values: loss }, mark: { type: 'line', point: loss.length <= 60 },
-        encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative', scale: { zero: false } }, color },
+        ...PANEL, title: 'training loss', data: { values: loss }, mark: { type: 'line', point: loss.length <= 60, clip: true },
+        encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative', scale: lossScale(loss) }, color },
       },
       {
         width: Math.max(120, 40 * activations.length), height: PANEL.height, title: `${split} accuracy`, data: { values: accuracy },
@@ -155,6 +155,13 @@ export function compareSpec(runs: readonly CompareRun[]): TopLevelSpec {
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: { font: FONT }, background: 'white', vconcat: panels } as TopLevelSpec;
 }
 
+/** A log scale when the losses span over two decades (a run that diverges), else linear. */
+function lossScale(values: readonly { loss: number }[]): object {
+  const finite = values.map((v) => v.loss).filter((v) => Number.isFinite(v) && v > 0);
+  const wide = finite.length > 0 && Math.max(...finite) > 100 * Math.min(...finite);
+  return wide ? { type: 'log' } : { zero: false };
+}
+
 /** Active fraction and gradient norm (log scale; zeros have no place on it) per epoch. */
 function diagnosticPanels(values: Record<string, unknown>[], color: object, of: string): object[] {
   const x = { field: 'epoch', type: 'quantitative' };
@@ -162,14 +169,14 @@ function diagnosticPanels(values: Record<string, unknown>[], color: object, of: 
   const active = values.filter((v) => typeof v.activeFraction === 'number');
   if (active.length > 0) {
     panels.push({
-      ...PANEL, title: `active fraction, ${of}`, data: { values: active }, mark: 'line',
+      ...PANEL, title: `active fraction, ${of}`, data: { values: active }, mark: { type: 'line', clip: true },
       encoding: { x, y: { field: 'activeFraction', type: 'quantitative', title: 'active fraction', scale: { domain: [0, 1] } }, color },
     });
   }
   const grad = values.filter((v) => typeof v.gradNorm === 'number' && v.gradNorm > 0 && Number.isFinite(v.gradNorm));
   if (grad.length > 0) {
     panels.push({
-      ...PANEL, title: `weight gradient norm, ${of}`, data: { values: grad }, mark: 'line',
+      ...PANEL, title: `weight gradient norm, ${of}`, data: { values: grad }, mark: { type: 'line', clip: true },
       encoding: { x, y: { field: 'gradNorm', type: 'quantitative', title: 'gradient L2 norm', scale: { type: 'log' } }, color },
     });
   }
@@ -192,7 +199,7 @@ export function runSpec(history: History): TopLevelSpec {
   if (history.end.testLoss !== undefined) final.push({ series: 'test (final)', epoch: last, loss: history.end.testLoss });
   const series = { field: 'series', type: 'nominal', title: null } as const;
   const x = { field: 'epoch', type: 'quantitative' } as const;
-  const y = { field: 'loss', type: 'quantitative', scale: { zero: false } } as const;
+  const y = { field: 'loss', type: 'quantitative', scale: lossScale([...loss, ...final]) } as const;
   const panels: object[] = [{
     ...PANEL, title: 'loss',
     layer: [
