@@ -177,6 +177,32 @@ describe('quiver train flags', () => {
     expect(events(uniform).epochs[0]!.loss).not.toBe(events(normal).epochs[0]!.loss);
   });
 
+  it.concurrent('trains with Adam, batch norm, dropout, clipping and a schedule, and saves batch norm\'s tensors', async ({ expect }) => {
+    const save = path.join(dir, 'adam-bn');
+    const run = await quiver(['train', '--train', TRAIN, '--test', TEST, '--layers', '32,16', '--optimizer', 'adam',
+      '--batch-norm', '--dropout', '0.1,0', '--clip-norm', '1', '--lr-schedule', 'cosine', '--warmup-steps', '2',
+      '--batch-size', '64', '--epochs', '8', '--log-format', 'json', '--save', save]);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const { epochs, end } = events(run);
+    expect(epochs[0]!.learningRate).toBeCloseTo(0.001, 12); // Adam's default rate, cosine at epoch 0
+    expect(epochs[7]!.learningRate).toBeLessThan(0.0001);
+    expect(end.testAccuracy as number).toBeGreaterThan(0.7); // well above the 0.5 of chance after 8 short epochs
+    const m = readJson(path.join(save, 'model.json'));
+    expect(m.spec.layers.map((l) => [l.batchNorm ?? false, l.dropout ?? 0])).toEqual([[true, 0.1], [true, 0], [false, 0]]);
+    const model = await loadModel(save);
+    expect(model.layout.tensors.map((t) => t.name)).toContain('layers.1.bn.runningVar');
+  });
+
+  it.concurrent('prints each hidden layer\'s diagnostics under the epoch lines in text mode', async ({ expect }) => {
+    const run = await quiver(['train', '--train', TRAIN, '--layers', '8,4', '--epochs', '1']);
+    expect(run.status).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines[0]).toMatch(/^Epoch 0, Loss: \d\.\d{4}$/);
+    expect(lines[1]).toMatch(/^  layer 0: active \d+\.\d%, dead \d+, pre-activation -?\d\.\d{3} ± \d\.\d{3}, grad norm \d\.\d{2}e[-+]\d+, update\/weight \d\.\d{2}e[-+]\d+$/);
+    expect(lines[2]).toMatch(/^  layer 1: /);
+  });
+
   it.concurrent('logs every --log-every epochs in text mode', async ({ expect }) => {
     const run = await quiver(['train', '--train', TRAIN, '--epochs', '120', '--log-every', '50']);
     expect(run.status).toBe(0);
@@ -250,6 +276,15 @@ describe('quiver train on bad input', () => {
     },
     { name: 'missing initial weights', args: ['--init-from', () => path.join(dir, 'none.safetensors')], code: 'E_MODEL_FILE', message: /none\.safetensors: cannot read/ },
     { name: 'initial weights that are not safetensors', args: ['--init-from', f('csv')], code: 'E_SAFETENSORS', message: /data\.csv: not a valid safetensors/ },
+    { name: 'an unknown optimizer', args: ['--optimizer', 'rmsprop'], code: 'E_CONFIG', message: /--optimizer must be one of sgd, adam, adamw \(got "rmsprop"\)/ },
+    { name: 'Adam\'s betas with sgd', args: ['--beta1', '0.8'], code: 'E_CONFIG', message: /--beta1 set Adam's moments; they do not apply to --optimizer sgd/ },
+    { name: 'momentum with adam', args: ['--optimizer', 'adam', '--momentum', '0.9'], code: 'E_CONFIG', message: /--momentum apply to --optimizer sgd, not adam/ },
+    { name: 'Nesterov without momentum', args: ['--nesterov'], code: 'E_CONFIG', message: /nesterov needs a momentum > 0/ },
+    { name: 'a dropout of 1', args: ['--dropout', '1'], code: 'E_CONFIG', message: /--dropout must be a number/ },
+    { name: 'two dropouts for one layer', args: ['--dropout', '0.1,0.2'], code: 'E_CONFIG', message: /--dropout takes one probability or one per layer \(1 layers, got 2\)/ },
+    { name: 'a clip norm of 0', args: ['--clip-norm', '0'], code: 'E_CONFIG', message: /--clip-norm must be a number > 0/ },
+    { name: 'an unknown schedule', args: ['--lr-schedule', 'linear'], code: 'E_CONFIG', message: /--lr-schedule must be one of constant, step, exponential, cosine/ },
+    { name: 'early stopping without validation rows', args: ['--early-stopping', '3'], code: 'E_CONFIG', message: /early stopping watches a validation loss/ },
   ];
 
   it.concurrent.for(cases.map((c, i) => ({ ...c, i })))('refuses $name: exit 2, one line with [$code], no model saved', async ({ args, code, message, i }, { expect }) => {
