@@ -11,6 +11,7 @@
  *       Gemm(x, W, b, transB=1)               W stored (nOut, nIn) as PyTorch's Linear: x·Wᵀ + b
  *       BatchNormalization(eps 1e-5)          when layer.batchNorm: running mean/var, inference mode
  *       activation                            Relu, LeakyRelu, PRelu, Elu, x·Sigmoid(x), Gelu(tanh), …
+ *       (dropout is the identity at inference: no node)
  *   → probability: Sigmoid (N, 1) for one logit (two classes), Softmax(axis 1) (N, K) otherwise
  *
  * Initializers keep the safetensors names (`layers.0.weight`, …), so the two files line up.

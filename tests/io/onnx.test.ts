@@ -90,8 +90,8 @@ describe('ONNX export, run in onnxruntime', () => {
   }
 
   for (const classes of [2, 3]) {
-    it(`batch norm (Gemm → BatchNormalization → activation), ${classes} classes: within 1e-5 of predictProba`, async () => {
-      const model = randomModel(50 + classes, classes, { activation: 'gelu', batchNorm: true }, true);
+    it(`batch norm (Gemm → BatchNormalization → activation; dropout, identity at inference, adds nothing), ${classes} classes: within 1e-5 of predictProba`, async () => {
+      const model = randomModel(50 + classes, classes, { activation: 'gelu', batchNorm: true, dropout: 0.3 }, true);
       const bytes = onnxModel(model);
       const x = inputsFor(model, 60 + classes);
       const d = maxDiff((await runOnnx(bytes, x, ROWS)).data as Float32Array, model.predictProba(x, ROWS));
