@@ -6,10 +6,14 @@
  * quiver train --train data/seed-train.arrow --test data/seed-test.arrow \
  *   --init-from data/init-relu.safetensors --save out/seed
  */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { lastValueFrom, tap } from 'rxjs';
 import { ConfigError, DivergenceError } from '../errors.js';
+import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from '../io/checkpoint.js';
 import { loadWeights, saveModel } from '../io/modelFile.js';
+import { plotFormat, plotRun } from '../io/plot.js';
 import { KERNELS_NAMES, type KernelsName } from '../kernels/kernels.js';
 import { ACTIVATIONS, activationName } from '../nn/activations.js';
 import { INITIALIZER_NAMES } from '../nn/initializers.js';
@@ -20,10 +24,14 @@ import { LR_SCHEDULE_NAMES, type LrScheduleName } from '../nn/schedules.js';
 import { DEFAULT_CACHE_BYTES, trainingRows } from '../pipeline/open.js';
 import type { TrainingRows } from '../pipeline/rows.js';
 import { DEFAULT_SHUFFLE_BUFFER } from '../pipeline/streamRows.js';
-import { DEFAULT_MICRO_BATCH, historyOf, train as trainEvents, type EpochEvent, type History, type TrainEvent } from '../pipeline/train.js';
+import { DEFAULT_MICRO_BATCH, historyOf, train as trainEvents, type EpochEvent, type History, type StepProgress, type TrainEvent } from '../pipeline/train.js';
+import type { TrainState } from '../pipeline/trainState.js';
+import { EpochProgress } from './progress.js';
+import { resumeFlags, storedFlags } from './resume.js';
 import { decimalIn, decimalList, integerAtLeast, integerList, nameList, oneOf } from './args.js';
 
 export interface TrainFlags {
+  /** Required unless --resume gives it. */
   train: string;
   test?: string;
   label: string;
@@ -72,6 +80,24 @@ export interface TrainFlags {
   logFormat: 'text' | 'json';
   initFrom?: string;
   save?: string;
+  /** Epochs or steps between checkpoints in --save. */
+  checkpointEvery?: { everyEpochs?: number; everySteps?: number };
+  /** A --save directory whose checkpoint to go on from. */
+  resume?: string;
+  /** No log on stdout but errors (text mode). */
+  quiet?: boolean;
+  /** Draw the run's curves and per-layer gradient norms into this .png or .svg. */
+  plot?: string;
+}
+
+/** What trainJob takes besides the flags. */
+export interface JobExtras {
+  /** Stops after the current step (Ctrl-C). */
+  signal?: AbortSignal;
+  /** The flags typed on the command line (option keys), which a resumed run must agree with. */
+  given?: ReadonlySet<string>;
+  /** After each step: the progress bar. */
+  onStep?(p: StepProgress): void;
 }
 
 export interface TrainResult {
@@ -82,7 +108,15 @@ export interface TrainResult {
 }
 
 /** Loads the data, builds (or loads) the model, trains it, saves it; events go to `onEvent`. */
-export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => void, signal?: AbortSignal): Promise<TrainResult> {
+export async function trainJob(given: TrainFlags, onEvent: (e: TrainEvent) => void, extras: JobExtras | AbortSignal = {}): Promise<TrainResult> {
+  const { signal, onStep, given: typed } = extras instanceof AbortSignal ? { signal: extras } as JobExtras : extras;
+  const checkpoint = given.resume === undefined ? undefined : await readCheckpoint(given.resume);
+  const flags = checkpoint === undefined ? given : resumeFlags(checkpoint.options, given, typed ?? new Set(), given.resume!);
+  if (flags.train === undefined) throw new ConfigError('E_USAGE', "required option '--train <file>' not specified (or --resume DIR)");
+  if (flags.checkpointEvery !== undefined && flags.save === undefined) {
+    throw new ConfigError('E_CONFIG', '--checkpoint-every writes into the --save directory: give --save DIR');
+  }
+  if (flags.plot !== undefined) plotFormat(flags.plot);
   const activations = flags.activation.map(activationName);
   if (activations.length !== 1 && activations.length !== flags.layers.length) {
     throw new ConfigError('E_CONFIG', `--activation takes one name or one per layer (${flags.layers.length} layers, got ${activations.length} names)`);
@@ -114,16 +148,19 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
       dropout: dropout[Math.min(i, dropout.length - 1)]!,
     })),
   });
-  const model = Model.init(spec, flags.seed, {
-    features: train.featureNames, label: train.labelName,
-    classLabels: train.classLabels ?? Array.from({ length: train.classes }, (_, i) => i),
-    ...(train.standardize && { standardize: train.standardize }),
-  });
-  if (flags.initFrom !== undefined) await loadWeights(model, flags.initFrom);
+  const model = checkpoint !== undefined ? new Model(checkpoint.spec, checkpoint.state.params.slice(), checkpoint.info)
+    : Model.init(spec, flags.seed, {
+      features: train.featureNames, label: train.labelName,
+      classLabels: train.classLabels ?? Array.from({ length: train.classes }, (_, i) => i),
+      ...(train.standardize && { standardize: train.standardize }),
+    });
+  if (checkpoint === undefined && flags.initFrom !== undefined) await loadWeights(model, flags.initFrom);
+  const stored = storedFlags(flags);
   // Each event goes out as its epoch ends (fit() would hold them all until the last one), so a
   // long run shows progress and one that diverges still shows the epochs before it.
   const events: TrainEvent[] = [];
-  const { save: _save, logFormat: _f, logEvery: _e, ...training } = flags;
+  const { save: _save, logFormat: _f, logEvery: _e, quiet: _q, plot: _p, resume: _r, ...training } = flags;
+  const save = flags.save;
   await lastValueFrom(trainEvents(model, train, {
     epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed, microBatch: flags.microBatch,
     ...(flags.workers !== undefined && { workers: flags.workers }), ...(flags.hogwild && { mode: 'hogwild' as const }),
@@ -141,6 +178,14 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
     },
     ...(flags.earlyStopping !== undefined && { earlyStopping: { patience: flags.earlyStopping, ...(flags.minDelta !== undefined && { minDelta: flags.minDelta }) } }),
     ...(test && { validationData: test }),
+    ...(checkpoint !== undefined && { resume: checkpoint.state }),
+    ...(onStep !== undefined && { onStep }),
+    ...(flags.checkpointEvery !== undefined && {
+      checkpoint: {
+        ...flags.checkpointEvery,
+        save: (state: TrainState) => writeCheckpoint(save!, { spec: model.spec, info: model.info, options: stored, state }),
+      },
+    }),
   }).pipe(tap((e) => { events.push(e); onEvent(e); }))).catch(async (e: unknown) => {
     // A diverged run keeps what it learned before: the weights of its last finite step.
     if (e instanceof DivergenceError && flags.save !== undefined) {
@@ -148,9 +193,15 @@ export async function trainJob(flags: TrainFlags, onEvent: (e: TrainEvent) => vo
     }
     throw e;
   });
-  const history = historyOf(events);
-  if (flags.save !== undefined) {
-    await saveModel(flags.save, model, { training: { ...training }, metrics: { ...history.end } });
+  // A resumed run's history starts where the first one did.
+  const history = historyOf([...(checkpoint?.state.events ?? []), ...events]);
+  if (flags.plot !== undefined) await plotRun(history, flags.plot);
+  if (save !== undefined) {
+    await saveModel(save, model, {
+      training: { ...training }, metrics: { ...history.end }, history,
+    });
+    // The run is complete: its model is saved, and the checkpoint has nothing left to resume.
+    if (flags.checkpointEvery !== undefined && !history.end.interrupted) await rm(join(save, CHECKPOINT_FILE), { force: true });
   }
   return { model, history, train, ...(test && { test }) };
 }
@@ -215,21 +266,28 @@ export function registerTrain(program: Command): void {
   addTrainFlags(program
     .command('train')
     .description('train a multilayer perceptron on an Arrow IPC file'))
-    .action(async (flags: TrainFlags) => {
-      const write = (line: string): void => { process.stdout.write(line + '\n'); };
-      const onEvent = flags.logFormat === 'json' ? (e: TrainEvent) => write(JSON.stringify(e)) : textLogger(flags.logEvery, write, { diagnostics: true });
-      // Ctrl-C: finish the current step, save what was trained, exit 130 (128 + SIGINT);
-      // a second Ctrl-C stops at once.
+    .action(async (flags: TrainFlags, command: Command) => {
+      const json = flags.logFormat === 'json';
+      const bar = !json && !flags.quiet && EpochProgress.wanted() ? new EpochProgress() : undefined;
+      const write = (line: string): void => { bar?.clear(); process.stdout.write(line + '\n'); };
+      const onEvent = json ? (e: TrainEvent) => write(JSON.stringify(e))
+        : flags.quiet ? (e: TrainEvent) => { if (e.event === 'warning') textLogger(1, write)(e); }
+        : textLogger(flags.logEvery, write, { diagnostics: true });
+      const given = new Set(Object.keys(flags).filter((k) => command.getOptionValueSource(k) === 'cli'));
+      // Ctrl-C: finish the current step, save what was trained (and a checkpoint, with
+      // --checkpoint-every), exit 130 (128 + SIGINT); a second Ctrl-C stops at once.
       const stop = new AbortController();
       const onSigint = (): void => {
         if (stop.signal.aborted) process.exit(130);
+        bar?.clear();
         process.stderr.write('quiver: interrupted, stopping after the current step (Ctrl-C again to quit now)\n');
         stop.abort();
       };
       process.on('SIGINT', onSigint);
       try {
-        await trainJob(flags, onEvent, stop.signal);
+        await trainJob(flags, onEvent, { signal: stop.signal, given, ...(bar && { onStep: (p: StepProgress) => bar.update(p) }) });
       } finally {
+        bar?.clear();
         process.off('SIGINT', onSigint);
       }
       if (stop.signal.aborted) process.exitCode = 130;
@@ -238,6 +296,11 @@ export function registerTrain(program: Command): void {
 
 function workers(value: string): number | 'inline' {
   return value === 'inline' ? 'inline' : integerAtLeast('--workers', 1)(value);
+}
+
+function checkpointEvery(value: string): { everyEpochs?: number; everySteps?: number } {
+  return value.endsWith('s') ? { everySteps: integerAtLeast('--checkpoint-every', 1)(value.slice(0, -1)) }
+    : { everyEpochs: integerAtLeast('--checkpoint-every', 1)(value) };
 }
 
 function batchSize(value: string): number | 'full' {
@@ -250,7 +313,7 @@ function batchSize(value: string): number | 'full' {
  */
 export function addTrainFlags(command: Command): Command {
   return command
-    .requiredOption('--train <file>', 'training data (Arrow IPC file or stream, Parquet, - for stdin)')
+    .option('--train <file>', 'training data (Arrow IPC file or stream, Parquet, - for stdin); required unless --resume')
     .option('--test <file>', 'test data, evaluated after the last update')
     .option('--label <col>', 'label column (integer class indices or bool)', 'label')
     .option('--features <cols>', 'feature columns, comma-separated (default: every other numeric column)', nameList('--features'))
@@ -291,5 +354,9 @@ export function addTrainFlags(command: Command): Command {
     .option('--log-every <n>', 'epochs between text log lines', integerAtLeast('--log-every', 1), 10)
     .option('--log-format <format>', 'text, or json: NDJSON events only on stdout', oneOf('--log-format', ['text', 'json'] as const), 'text')
     .option('--init-from <file>', 'initial weights (safetensors, keys layers.{i}.weight (nOut, nIn), layers.{i}.bias)')
-    .option('--save <dir>', 'write model.json and weights.safetensors here');
+    .option('--save <dir>', 'write model.json and weights.safetensors here')
+    .option('--checkpoint-every <n|ns>', 'write a checkpoint into --save every n epochs, or every n steps with an s (500s)', checkpointEvery)
+    .option('--resume <dir>', 'go on from the checkpoint in this --save directory, with the options stored there')
+    .option('--plot <file>', 'draw the loss curves and per-layer gradient norms into this .png or .svg', (v: string) => { plotFormat(v); return v; })
+    .option('--quiet', 'print nothing on stdout in text mode but warnings and errors (on stderr)');
 }

@@ -116,6 +116,29 @@ export class EpochDiagnostics {
     });
   }
 
+  /** Its sums so far, as plain data: what a checkpoint taken mid-epoch keeps. */
+  save(): DiagnosticsState {
+    return {
+      totals: Array.from(this.totals), rows: this.rows, steps: this.steps, normSteps: this.normSteps,
+      gradNorm: this.gradNorm.slice(), updateRatio: this.updateRatio.slice(),
+    };
+  }
+
+  /** An epoch's sums restored from `save()`, to go on adding to. */
+  static restore(layout: StatsLayout, s: DiagnosticsState): EpochDiagnostics {
+    const d = new EpochDiagnostics(layout);
+    if (s.totals.length !== d.totals.length || s.gradNorm.length !== d.gradNorm.length) {
+      throw new Error(`diagnostics state of ${s.totals.length} sums does not fit this model's ${d.totals.length}`);
+    }
+    d.totals.set(s.totals);
+    d.rows = s.rows;
+    d.steps = s.steps;
+    d.normSteps = s.normSteps;
+    s.gradNorm.forEach((v, i) => { d.gradNorm[i] = v; });
+    s.updateRatio.forEach((v, i) => { d.updateRatio[i] = v; });
+    return d;
+  }
+
   finish(): LayerDiagnostics[] {
     const t = this.totals;
     return this.layout.layers.map((l, h) => {
@@ -133,4 +156,14 @@ export class EpochDiagnostics {
       };
     });
   }
+}
+
+/** EpochDiagnostics' sums as plain data. */
+export interface DiagnosticsState {
+  totals: number[];
+  rows: number;
+  steps: number;
+  normSteps: number;
+  gradNorm: number[];
+  updateRatio: number[];
 }

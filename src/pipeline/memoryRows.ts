@@ -11,10 +11,11 @@ export interface MemoryRowsOptions {
 
 /**
  * A data set held in memory as TrainingRows: each epoch walks a permutation of its rows (drawn
- * anew each epoch when shuffling, Fisher-Yates from the run's Prng).
+ * anew each epoch when shuffling, Fisher-Yates from the epoch's Prng).
  */
 export function memoryRows(data: Dataset, options: MemoryRowsOptions = {}): TrainingRows {
-  const order = options.indices?.slice() ?? Uint32Array.from({ length: data.rows }, (_, i) => i);
+  const base = options.indices?.slice() ?? Uint32Array.from({ length: data.rows }, (_, i) => i);
+  const order = base.slice();
   const inFileOrder = options.indices === undefined;
   const n = data.featureNames.length;
   const s = options.standardize;
@@ -25,7 +26,12 @@ export function memoryRows(data: Dataset, options: MemoryRowsOptions = {}): Trai
     ...(s !== undefined && { standardize: s }),
     rows: order.length,
     epoch(_epoch: number, rng: Prng, shuffle: boolean): RowReader {
-      if (shuffle) rng.shuffle(order);
+      // Each epoch's order depends on its own rng alone (not on the epochs before), so a run
+      // resumed at any epoch reads the rows in the order the uninterrupted run does.
+      if (shuffle) {
+        order.set(base);
+        rng.shuffle(order);
+      }
       const contiguous = inFileOrder && !shuffle;
       let pos = 0;
       return {

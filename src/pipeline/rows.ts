@@ -23,8 +23,10 @@ export interface TrainingRows {
   /** Rows held out of training (--validation-split), evaluated after the last update. */
   holdout?: TrainingRows;
   /**
-   * Opens epoch `epoch`. With `shuffle` the rows come in an order drawn from `rng` (which
-   * differs each epoch); otherwise in the source's order.
+   * Opens epoch `epoch`. With `shuffle` the rows come in an order drawn from `rng`, a Prng of
+   * the epoch's own (seeded from the run's seed and the epoch), so that epoch's order does not
+   * depend on the ones before and a resumed run reads what the uninterrupted one read;
+   * otherwise in the source's order.
    */
   epoch(epoch: number, rng: Prng, shuffle: boolean): RowReader;
 }

@@ -16,6 +16,7 @@ import {
 } from './events.js';
 import { memoryRows } from './memoryRows.js';
 import type { TrainingRows } from './rows.js';
+import { epochRng, type TrainState } from './trainState.js';
 
 export type { EndEvent, EpochEvent, History, TrainEvent, WarningEvent } from './events.js';
 
@@ -68,6 +69,27 @@ export interface FitOptions {
    * than minDelta for `patience` epochs, and end with the weights of the best epoch.
    */
   earlyStopping?: { patience: number; minDelta?: number };
+  /**
+   * Hands the run's state to `save` every `everyEpochs` epochs or `everySteps` steps, between
+   * two steps (training waits for it), so that `resume` can go on from there exactly.
+   */
+  checkpoint?: { everyEpochs?: number; everySteps?: number; save(state: TrainState): Promise<void> };
+  /** Goes on from a checkpoint's state, with the options the run had: the result is the uninterrupted run's. */
+  resume?: TrainState;
+  /** Called after every step: for progress bars. */
+  onStep?(progress: StepProgress): void;
+}
+
+/** Where a run is, after a step. */
+export interface StepProgress {
+  epoch: number;
+  epochs: number;
+  /** Steps and rows done in this epoch; rows per epoch when known. */
+  step: number;
+  rows: number;
+  epochRows?: number;
+  /** Mean loss of the epoch's steps so far. */
+  loss: number;
 }
 
 /**
@@ -122,6 +144,14 @@ function resolve(data: TrainingRows, o: FitOptions): Resolved {
     if (o.validationData === undefined && data.holdout === undefined) {
       throw new ConfigError('E_CONFIG', 'early stopping watches a validation loss: give validation data (--test) or a validation split');
     }
+  }
+  const cp = o.checkpoint;
+  if (cp !== undefined) {
+    const every = (name: string, v: number | undefined): void => {
+      if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new ConfigError('E_CONFIG', `checkpoint.${name} must be an integer >= 1 (got ${v})`);
+    };
+    every('everyEpochs', cp.everyEpochs);
+    every('everySteps', cp.everySteps);
   }
   const rows = data.rows ?? Infinity;
   return {
@@ -252,30 +282,49 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
   const validation = watched(data, options);
   if (validation !== undefined) checkFits(model, validation);
   const { engine, arena } = await startEngine(model, o, options);
+  const resume = options.resume;
   let current = 0;
-  arena.params(current).set(model.params);
-  const rng = new Prng((o.seed ^ 0x9e3779b9) >>> 0); // a stream of its own, apart from the initializers'
+  arena.params(current).set(resume?.params ?? model.params);
+  resume?.optimizerState.forEach((v, i) => arena.optimizerState(current, i).set(v));
   const hidden = model.spec.layers.slice(0, -1).map((l) => l.units);
-  const given = new Set<string>();
-  let epoch = 0;
-  let reader = data.epoch(epoch, rng, o.shuffle);
+  const given = new Set<string>(resume?.events.flatMap((e) => (e.event === 'warning' ? [e.code] : [])) ?? []);
+  let epoch = resume?.epoch ?? 0;
+  let reader = data.epoch(epoch, epochRng(o.seed, epoch), o.shuffle);
   /** Pulls the next batch into an input slot: 0 rows once the epoch is over. */
   const fill = (inputSlot: number): Promise<number> => {
     const slot = arena.input(inputSlot);
     return reader.fill(slot.features, slot.labels, o.batchRows);
   };
-  let pending = await fill(0);
+  let globalStep = resume?.globalStep ?? 0;
+  // Step k computes on input slot k % 2 while the next batch is read into the other.
+  const firstSlot = globalStep % 2;
+  // A run resumed mid-epoch reads past the batches already trained on, as they were read.
+  for (let k = 0; k < (resume?.step ?? 0); k++) await fill(firstSlot);
+  let pending = await fill(firstSlot);
   const started = performance.now();
-  let globalStep = 0;
-  let step = 0;
-  let loss = 0;
-  let correct = 0;
-  let seen = 0;
+  let step = resume?.step ?? 0;
+  let loss = resume?.epochLoss ?? 0;
+  let correct = resume?.epochCorrect ?? 0;
+  let seen = resume?.epochRows ?? 0;
   let learningRate = o.optimizer.learningRate;
-  let diagnostics = new EpochDiagnostics(arena.layout.stats);
-  let outputGradNorm = 0;
-  const best = { loss: Infinity, epoch: -1, params: null as Float32Array | null, since: 0 };
+  let diagnostics = resume === undefined ? new EpochDiagnostics(arena.layout.stats) : EpochDiagnostics.restore(arena.layout.stats, resume.diagnostics);
+  let outputGradNorm = resume?.epochOutputGradNorm ?? 0;
+  const best = {
+    loss: resume?.best.loss ?? Infinity, epoch: resume?.best.epoch ?? -1,
+    params: resume?.best.params ?? null, since: resume?.best.since ?? 0,
+  };
   let stoppedEarly = false;
+  const events: TrainEvent[] = resume?.events.slice() ?? [];
+  const send = (e: TrainEvent): void => { if (e.event !== 'end') events.push(e); emit(e); };
+  const state = (): TrainState => ({
+    epoch, step, globalStep, params: arena.params(current).slice(),
+    optimizerState: Array.from({ length: arena.layout.optimizerSlots }, (_, i) => arena.optimizerState(current, i).slice()),
+    events: events.slice(), epochLoss: loss, epochCorrect: correct, epochRows: seen, epochOutputGradNorm: outputGradNorm,
+    diagnostics: diagnostics.save(),
+    best: { loss: Number.isFinite(best.loss) ? best.loss : null, epoch: best.epoch, since: best.since, params: best.params },
+    seconds: (resume?.seconds ?? 0) + (performance.now() - started) / 1000,
+  });
+  const cp = options.checkpoint;
   const diverged = (what: string): DivergenceError => new DivergenceError('E_DIVERGED',
     `${what} at epoch ${epoch}, step ${step}: training diverged; try --clip-norm 1 or a lower --lr (now ${o.optimizer.learningRate}); ` +
     'the weights are those of the last finite step');
@@ -295,7 +344,7 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
       if (last) {
         await reader.close();
         if (epoch + 1 < o.epochs) {
-          reader = data.epoch(epoch + 1, rng, o.shuffle);
+          reader = data.epoch(epoch + 1, epochRng(o.seed, epoch + 1), o.shuffle);
           next = await fill(1 - inputSlot);
         }
       }
@@ -309,11 +358,12 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
       correct += result.correct;
       seen += rows;
       diagnostics.add(result.stats, rows, result.norms);
+      options.onStep?.({ epoch, epochs: o.epochs, step, rows: seen, loss: loss / seen, ...(data.rows !== undefined && { epochRows: data.rows }) });
       if (result.norms !== null) outputGradNorm += Math.sqrt(result.norms[result.norms.length - 1]!.gradSqWeight);
       pending = next;
       if (last) {
         const layers = diagnostics.finish();
-        for (const w of diagnosticWarnings(epoch, layers, hidden, result.norms === null ? null : outputGradNorm / step, given)) emit(w);
+        for (const w of diagnosticWarnings(epoch, layers, hidden, result.norms === null ? null : outputGradNorm / step, given)) send(w);
         const e: EpochEvent = { event: 'epoch', epoch, loss: loss / seen, trainAccuracy: correct / seen, learningRate, layers };
         if (o.earlyStopping !== undefined) {
           model.params.set(arena.params(current));
@@ -327,7 +377,7 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
             best.since++;
           }
         }
-        emit(e);
+        send(e);
         epoch++;
         step = 0;
         loss = 0;
@@ -339,10 +389,17 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
           stoppedEarly = true;
           break;
         }
-        await new Promise((resolve) => setImmediate(resolve)); // let signals and I/O in between epochs
       }
+      if (cp !== undefined && epoch < o.epochs &&
+          ((cp.everySteps !== undefined && globalStep % cp.everySteps === 0) ||
+           (cp.everyEpochs !== undefined && last && epoch % cp.everyEpochs === 0))) {
+        await cp.save(state());
+      }
+      if (last) await new Promise((resolve) => setImmediate(resolve)); // let signals and I/O in between epochs
     }
-    const seconds = (performance.now() - started) / 1000;
+    // Stopped by the signal: a checkpoint of where it stopped, to resume from.
+    if (cp !== undefined && signal.aborted && !stoppedEarly && epoch < o.epochs) await cp.save(state());
+    const seconds = (resume?.seconds ?? 0) + (performance.now() - started) / 1000;
     model.params.set(stoppedEarly ? best.params! : arena.params(current));
     const final = await evaluateRows(model, data);
     const end: EndEvent = { event: 'end', epochs: epoch, loss: final.loss, trainAccuracy: final.accuracy, seconds };
