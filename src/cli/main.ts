@@ -29,7 +29,7 @@ const program = new Command('quiver')
   // A usage error is one line with its code, like every other error the user can cause
   // (subcommands inherit this, so it is set before they are registered).
   .configureOutput({
-    outputError: (message, write) => write(`quiver: ${message.trim().replace(/^error: /, '')} (see --help) [E_USAGE]\n`),
+    outputError: (message, write) => write(`quiver: ${message.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see --help) [E_USAGE]\n`),
   })
   .exitOverride();
 registerTrain(program);
