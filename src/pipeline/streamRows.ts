@@ -1,10 +1,11 @@
 import type { RecordBatch } from 'apache-arrow';
 import { ConfigError, DataError, where } from '../errors.js';
 import type { Prng } from '../nn/prng.js';
-import { copyFeatures, copyLabels, planColumns, type ColumnPlan } from './columns.js';
+import { copyRows, invalidRows, planColumns, type ColumnPlan } from './columns.js';
+import type { ClassLabel, LabelOrder } from './labels.js';
 import { heldOut, type RowReader, type TrainingRows } from './rows.js';
 import { ShuffleBuffer } from './shuffle.js';
-import { openArrowFile, type ArrowSource } from './source.js';
+import { openSource, type ArrowSource } from './source.js';
 import { applyStandardization, Welford, type Standardization } from './standardize.js';
 
 /** A source that can also read its record batches out of order (an IPC file, Parquet). */
@@ -32,6 +33,8 @@ export interface StreamRowsOptions {
   holdout?: Holdout;
   /** Which side of the holdout these rows are. */
   side?: 'train' | 'holdout';
+  /** Leave out rows with an invalid value (see FileRowsOptions.dropInvalid). */
+  dropInvalid?: boolean;
 }
 
 /**
@@ -39,7 +42,7 @@ export interface StreamRowsOptions {
  * record batches in a shuffled order (where the source can seek) and passes the rows through a
  * shuffle buffer; memory is one decoded batch plus the buffer, whatever the file's size.
  */
-export function streamRows(open: () => Promise<ArrowSource>, file: string, o: StreamRowsOptions): TrainingRows {
+export function streamRows(open: () => ArrowSource | Promise<ArrowSource>, file: string, o: StreamRowsOptions): TrainingRows {
   const inputs = o.plan.features.length;
   const side = o.side ?? 'train';
   const rows: TrainingRows = {
@@ -63,7 +66,7 @@ class StreamReader implements RowReader {
   private chunk = { features: new Float32Array(0), labels: new Float32Array(0), rows: 0, pos: 0 };
   private exhausted = false;
 
-  constructor(private readonly open: () => Promise<ArrowSource>, private readonly o: StreamRowsOptions,
+  constructor(private readonly open: () => ArrowSource | Promise<ArrowSource>, private readonly o: StreamRowsOptions,
               private readonly inputs: number, private readonly side: 'train' | 'holdout',
               private readonly rng: Prng, private readonly shuffle: boolean) {
     const capacity = shuffle ? Math.min(o.shuffleBuffer ?? DEFAULT_SHUFFLE_BUFFER, o.rows ?? Infinity) : 0;
@@ -126,24 +129,22 @@ class StreamReader implements RowReader {
     })();
   }
 
-  /** Decodes one record batch into the chunk: checked, the holdout's rows kept or dropped, standardized. */
+  /**
+   * Decodes one record batch into the chunk: the rows of this side of the holdout (and, with
+   * dropInvalid, only the valid ones), checked and standardized.
+   */
   private decode(batch: RecordBatch, firstRow: number): void {
     const n = this.inputs;
     const m = batch.numRows;
     if (this.chunk.labels.length < m) this.chunk = { features: new Float32Array(m * n), labels: new Float32Array(m), rows: 0, pos: 0 };
     const c = this.chunk;
-    copyFeatures(this.o.plan, batch, firstRow, c.features, 0);
-    copyLabels(this.o.plan, batch, firstRow, c.labels, 0, this.o.classes);
-    let kept = m;
     const h = this.o.holdout;
+    let skip = this.o.dropInvalid ? invalidRows(this.o.plan, batch) : null;
     if (h !== undefined) {
-      kept = 0;
-      for (let r = 0; r < m; r++) {
-        if (heldOut(firstRow + r, h.seed, h.fraction) !== (this.side === 'holdout')) continue;
-        if (kept !== r) { c.features.copyWithin(kept * n, r * n, (r + 1) * n); c.labels[kept] = c.labels[r]!; }
-        kept++;
-      }
+      skip ??= new Uint8Array(m);
+      for (let r = 0; r < m; r++) if (heldOut(firstRow + r, h.seed, h.fraction) !== (this.side === 'holdout')) skip[r] = 1;
     }
+    const kept = copyRows(this.o.plan, batch, firstRow, c.features, c.labels, 0, { skip, classes: this.o.classes }).rows;
     if (this.o.standardize !== undefined) applyStandardization(c.features, kept, this.o.standardize);
     c.rows = kept;
     c.pos = 0;
@@ -158,64 +159,117 @@ class StreamReader implements RowReader {
 export interface FileRowsOptions {
   label?: string;
   features?: readonly string[];
-  /** Known number of classes; otherwise the largest label + 1. */
+  /** Known number of classes; otherwise the largest label + 1 (the number of string labels). */
   classes?: number;
+  /** A known mapping (the training set's, for a test set): `classLabels[i]` is class i; other labels are E_LABEL_RANGE. */
+  classLabels?: readonly ClassLabel[];
+  /** Class order for string labels: 'firstSeen' (default) or 'sorted'. */
+  labelOrder?: LabelOrder;
   /** true: from the training rows, in the first pass; or given (a test set gets the training set's). */
   standardize?: boolean | Standardization;
   shuffleBuffer?: number;
   holdout?: Holdout;
+  /**
+   * Leave out rows with a null, NaN or ±Infinity feature or a null label (counted in the rows'
+   * `droppedRows`) instead of failing with E_NULL / E_NOT_FINITE / E_NULL_LABEL.
+   */
+  dropInvalid?: boolean;
 }
+
+/** TrainingRows that also say how many rows an invalid value left out (dropInvalid). */
+export type CheckedRows = TrainingRows & { droppedRows: number };
 
 /**
  * An Arrow file as TrainingRows. One pass first, batch by batch, checks every value (so a bad
  * row is reported before training starts, not hours in), counts the rows and the classes, and
  * gathers the standardization's statistics; each epoch then streams the file again.
  */
-export async function fileRows(file: string, options: FileRowsOptions = {}): Promise<TrainingRows> {
-  const source = await openArrowFile(file);
+export function fileRows(file: string, options: FileRowsOptions = {}): Promise<CheckedRows> {
+  return sourceRows(() => openSource(file), options);
+}
+
+/**
+ * fileRows over any source that `open` can open again for each pass (an IPC file or stream,
+ * Parquet, a Table: `() => sourceFromTable(t)`, or a fresh AsyncIterable each time:
+ * `() => sourceFromBatches(read())`). A one-pass source (a pipe) cannot be scanned and then
+ * streamed: load it with loadDataset.
+ *
+ * @example
+ * const rows = await sourceRows(() => sourceFromTable(table), { label: 'y' });
+ * await fit(model, rows, { epochs: 5, batchSize: 256 });
+ */
+export async function sourceRows(open: () => ArrowSource | Promise<ArrowSource>, options: FileRowsOptions = {}): Promise<CheckedRows> {
+  const source = await open();
+  const file = source.file;
   let plan: ColumnPlan;
   const batchRows: number[] = [];
   let rows = 0;
+  let kept = 0;
   let trainRows = 0;
   let maxLabel = 0;
   let welford: Welford | undefined;
   try {
-    plan = planColumns(file, source.schema, options.label ?? 'label', options.features);
+    const known = options.classLabels;
+    plan = planColumns(file, source.schema, options.label ?? 'label', options.features, {
+      ...(options.labelOrder !== undefined && { labelOrder: options.labelOrder }), ...(known !== undefined && { classLabels: known }),
+    });
     const n = plan.features.length;
+    // Numeric labels are class indices: a known mapping only says how many classes there are.
+    const classes = options.classes ?? (known !== undefined && plan.label.kind !== 'string' ? known.length : undefined);
     welford = options.standardize === true ? new Welford(n) : undefined;
     let features = new Float32Array(0);
     let labels = new Float32Array(0);
+    const h = options.holdout;
     for await (const batch of source.batches) {
       const m = batch.numRows;
       if (labels.length < m) { features = new Float32Array(m * n); labels = new Float32Array(m); }
-      copyFeatures(plan, batch, rows, features, 0);
-      maxLabel = Math.max(maxLabel, copyLabels(plan, batch, rows, labels, 0, options.classes));
-      const h = options.holdout;
-      let kept = m;
+      const skip = options.dropInvalid ? invalidRows(plan, batch) : null;
+      const copied = copyRows(plan, batch, rows, features, labels, 0, { skip, ...(classes !== undefined && { classes }) });
+      maxLabel = Math.max(maxLabel, copied.maxLabel);
+      // Which of the copied rows train: not held out (by their row number in the file).
+      let t = copied.rows;
       if (h !== undefined) {
-        kept = 0;
-        for (let r = 0; r < m; r++) {
-          if (heldOut(rows + r, h.seed, h.fraction)) continue;
-          if (kept !== r) features.copyWithin(kept * n, r * n, (r + 1) * n);
-          kept++;
+        t = 0;
+        for (let r = 0, c = 0; r < m; r++) {
+          if (skip?.[r]) continue;
+          if (!heldOut(rows + r, h.seed, h.fraction)) {
+            if (t !== c) features.copyWithin(t * n, c * n, (c + 1) * n);
+            t++;
+          }
+          c++;
         }
       }
-      welford?.add(features, kept); // statistics of the training rows only
+      welford?.add(features, t); // statistics of the training rows only
       batchRows.push(m);
       rows += m;
-      trainRows += kept;
+      kept += copied.rows;
+      trainRows += t;
     }
   } finally {
     await source.close();
   }
-  if (rows === 0) throw new DataError('E_NO_ROWS', `${where(file)}: has no rows`);
+  const dropped = rows - kept;
+  if (kept === 0) {
+    throw new DataError('E_NO_ROWS', `${where(file)}: has no rows${dropped > 0 ? ` left: all ${dropped} have an invalid value` : ''}`);
+  }
   if (trainRows === 0) throw new ConfigError('E_CONFIG', `${where(file)}: --validation-split ${options.holdout?.fraction} leaves no training rows`);
-  return streamRows(() => openArrowFile(file), file, {
-    plan, batchRows, rows: trainRows,
-    classes: options.classes ?? Math.max(2, maxLabel + 1),
+  const map = plan.label.map;
+  map?.sort(); // order 'sorted': the indices read so far were first-seen ones
+  map?.freeze(); // every label is known now; the epochs see the same ones
+  const classes = options.classes ?? (map !== undefined ? Math.max(2, map.size) : options.classLabels?.length ?? Math.max(2, maxLabel + 1));
+  const classLabels: ClassLabel[] = options.classLabels !== undefined ? [...options.classLabels]
+    : map !== undefined ? map.labels
+    : plan.label.kind === 'bool' && classes === 2 ? [false, true]
+    : Array.from({ length: classes }, (_, i) => i);
+  const result = streamRows(open, file, {
+    plan, batchRows, rows: trainRows, classes,
     ...(welford !== undefined && { standardize: welford.result() }),
     ...(typeof options.standardize === 'object' && { standardize: options.standardize }),
     ...(options.shuffleBuffer !== undefined && { shuffleBuffer: options.shuffleBuffer }),
     ...(options.holdout !== undefined && { holdout: options.holdout }),
+    ...(options.dropInvalid && { dropInvalid: true }),
   });
+  result.classLabels = classLabels;
+  if (result.holdout !== undefined) result.holdout.classLabels = classLabels;
+  return Object.assign(result, { droppedRows: dropped });
 }
