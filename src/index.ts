@@ -20,7 +20,11 @@ export { sgd, type SgdSpec, type OptimizerSpec } from './nn/optimizers.js';
 export { Prng } from './nn/prng.js';
 export { paramLayout, type ParamLayout, type TensorSlice } from './nn/params.js';
 export { loadDataset, type Dataset, type LoadOptions } from './pipeline/dataset.js';
-export { openArrowFile, type ArrowSource } from './pipeline/source.js';
+export {
+  openArrowFile, openSource, sourceFromTable, sourceFromBatches, sourceFromObservable, type ArrowSource,
+} from './pipeline/source.js';
+export { sourceRows, type FileRowsOptions } from './pipeline/streamRows.js';
+export { trainOn, type TrainOnOptions } from './pipeline/trainOn.js';
 export { train, fit, type FitOptions, type TrainEvent, type EpochEvent, type EndEvent, type History } from './pipeline/train.js';
 export { saveModel, loadModel, openModel, loadWeights, type ModelJson, type ModelFiles } from './io/modelFile.js';
 export { onnxModel, writeOnnx, ONNX_OPSET } from './io/onnx.js';

@@ -26,8 +26,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { RecordBatchReader, type RecordBatch, type Schema, type Table } from 'apache-arrow';
 import type { Observable } from 'rxjs';
-import { DataError, QuiverError, where } from '../errors.js';
+import { ConfigError, DataError, QuiverError, where } from '../errors.js';
 import { openParquet } from './parquet.js';
+import { pullObservable } from './pull.js';
 
 export type SourceFormat = 'ipc-file' | 'ipc-stream' | 'parquet' | 'table' | 'batches' | 'observable';
 
@@ -387,53 +388,22 @@ export async function sourceFromBatches(batches: AsyncIterable<RecordBatch> | It
 
 /**
  * An Observable's record batches as a pull source. An Observable cannot be paused: it is
- * subscribed to now, and whatever it emits before the consumer asks is buffered, so a fast
- * producer ahead of a slow consumer grows the buffer (a file source, which is pulled, does
- * not). Unsubscribes when the consumer stops early or the source is closed.
+ * subscribed to now, and whatever it emits before the consumer asks is queued (pull.ts), so a
+ * fast producer ahead of a slow consumer grows the queue, up to `maxQueued` batches (unbounded
+ * by default; past it, E_OVERRUN). A file source, which is pulled, needs no queue.
+ * Unsubscribes when the consumer stops early or the source is closed.
  *
  * @example
  * const source = await sourceFromObservable(from(table.batches));
  */
-export function sourceFromObservable(observable: Observable<RecordBatch>, name = 'observable'): Promise<ArrowSource> {
-  return sourceFromBatches(pullFrom(observable), name, 'observable');
+export function sourceFromObservable(observable: Observable<RecordBatch>, name = 'observable',
+                                     options: { maxQueued?: number } = {}): Promise<ArrowSource> {
+  return sourceFromBatches(pullObservable(observable, { ...options, overrun: (n) => overrun(name, n) }), name, 'observable');
 }
 
-/** An async iterator over an Observable's values, buffering those that arrive ahead. */
-function pullFrom<T>(observable: Observable<T>): AsyncIterableIterator<T> {
-  const buffer: T[] = [];
-  let head = 0;
-  let complete = false;
-  let failure: { error: unknown } | null = null;
-  let wake: (() => void) | null = null;
-  let subscription: { unsubscribe(): void } | null = null;
-  let stopped = false;
-  const signal = (): void => { const w = wake; wake = null; w?.(); };
-  const iterator: AsyncIterableIterator<T> = {
-    [Symbol.asyncIterator]() { return iterator; },
-    async next() {
-      if (stopped) return { value: undefined, done: true };
-      subscription ??= observable.subscribe({
-        next: (value) => { buffer.push(value); signal(); },
-        error: (error: unknown) => { failure = { error }; signal(); },
-        complete: () => { complete = true; signal(); },
-      });
-      while (head === buffer.length && !complete && failure === null) await new Promise<void>((resolve) => { wake = resolve; });
-      if (head < buffer.length) {
-        const value = buffer[head]!;
-        buffer[head++] = undefined as T; // let it be collected
-        if (head > 1024 && head * 2 > buffer.length) { buffer.splice(0, head); head = 0; }
-        return { value, done: false };
-      }
-      if (failure !== null) throw (failure as { error: unknown }).error;
-      return { value: undefined, done: true };
-    },
-    async return() {
-      stopped = true;
-      subscription?.unsubscribe();
-      buffer.length = 0;
-      head = 0;
-      return { value: undefined, done: true };
-    },
-  };
-  return iterator;
+/** An Observable ran ahead of its reader by more than the queue holds. */
+export function overrun(name: string, maxQueued: number): QuiverError {
+  return new ConfigError('E_OVERRUN',
+    `${where(name)}: emitted more than ${maxQueued} record batches ahead of the reader, and RxJS cannot slow a source down; ` +
+    'raise the bound (maxQueuedBatches) if they fit in memory, or hand over an AsyncIterable or a file, which is read at the reader\'s pace');
 }
