@@ -67,7 +67,7 @@ export function inspectEvent(dir: string, files: ModelFiles): Record<string, unk
 }
 
 const number = (v: unknown): string => (typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toFixed(4))) : String(v));
-const pairs = (o: Record<string, unknown>): string => Object.entries(o).filter(([k]) => k !== 'event').map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : number(v)}`).join(' ');
+const pairs = (o: Record<string, unknown>): string => Object.entries(o).filter(([k]) => k !== 'event').map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v !== null && typeof v === 'object' ? JSON.stringify(v) : number(v)}`).join(' ');
 
 /** The text report. */
 export function inspectText(e: Record<string, unknown>): string[] {

@@ -251,6 +251,7 @@ export function textLogger(logEvery: number, write: (line: string) => void, opti
       return;
     }
     write(`Final loss: ${e.loss.toFixed(4)}, train accuracy: ${formatAccuracy(e.trainAccuracy)}`);
+    if (e.validationAccuracy !== undefined) write(`Validation loss: ${e.validationLoss!.toFixed(4)}, accuracy: ${formatAccuracy(e.validationAccuracy)}`);
     if (e.testAccuracy !== undefined) write(`Test accuracy: ${formatAccuracy(e.testAccuracy)}`);
     if (e.stoppedEarly) write(`Stopped early: the validation loss was best at epoch ${e.bestEpoch}, whose weights are kept`);
     write(`Trained ${e.epochs} epoch${e.epochs === 1 ? '' : 's'} in ${e.seconds.toFixed(3)} s`);
