@@ -285,7 +285,7 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
   const resume = options.resume;
   let current = 0;
   arena.params(current).set(resume?.params ?? model.params);
-  resume?.optimizerState.forEach((v, i) => arena.optimizerState(current, i).set(v));
+  resume?.optimizerState.forEach((v, i) => arena.optimizerState(i).set(v));
   const hidden = model.spec.layers.slice(0, -1).map((l) => l.units);
   const given = new Set<string>(resume?.events.flatMap((e) => (e.event === 'warning' ? [e.code] : [])) ?? []);
   let epoch = resume?.epoch ?? 0;
@@ -318,7 +318,7 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
   const send = (e: TrainEvent): void => { if (e.event !== 'end') events.push(e); emit(e); };
   const state = (): TrainState => ({
     epoch, step, globalStep, params: arena.params(current).slice(),
-    optimizerState: Array.from({ length: arena.layout.optimizerSlots }, (_, i) => arena.optimizerState(current, i).slice()),
+    optimizerState: Array.from({ length: arena.layout.optimizerSlots }, (_, i) => arena.optimizerState(i).slice()),
     events: events.slice(), epochLoss: loss, epochCorrect: correct, epochRows: seen, epochOutputGradNorm: outputGradNorm,
     diagnostics: diagnostics.save(),
     best: { loss: Number.isFinite(best.loss) ? best.loss : null, epoch: best.epoch, since: best.since, params: best.params },

@@ -28,8 +28,12 @@ export interface ArenaLayout {
   stride: number;
   /** Float offsets of the two parameter buffers (the step writes one while reading the other). */
   paramBuffers: [number, number];
-  /** Float offsets of the two copies of optimizer state (optimizerSlots × stride each), paired with the parameter buffers. */
-  optimizer: [number, number];
+  /**
+   * Float offset of the optimizer state (optimizerSlots × stride), updated in place: unlike the
+   * parameters it needs no second copy, since a step that fails ends the run and its state is
+   * never used again (checkpoints are taken only between completed steps).
+   */
+  optimizer: number;
   optimizerSlots: number;
   /** Float offset of gradient slot 0; slot s starts at grads + s·stride. */
   grads: number;
@@ -77,7 +81,7 @@ export function layoutArena(spec: ModelSpec, options: ArenaOptions): ArenaLayout
   let at = WASM_RESERVED_BYTES / 4;
   const take = (floats: number): number => { const o = at; at += align16(floats); return o; };
   const paramBuffers: [number, number] = [take(stride), take(stride)];
-  const optimizer: [number, number] = [take(stride * options.optimizerSlots), take(stride * options.optimizerSlots)];
+  const optimizer = take(stride * options.optimizerSlots);
   const grads = take(stride * gradSlots);
   const stats = statsLayout(spec);
   const metrics = take(gradSlots * stats.size * 2) * 4;
@@ -137,9 +141,9 @@ export class Arena {
   paramViews(buffer: number): LayerViews[] {
     return layerViews(this.params(buffer), this.layout.params);
   }
-  /** Optimizer state vector `i` of the copy that goes with parameter buffer `buffer` (params.size floats). */
-  optimizerState(buffer: number, i: number): Float32Array {
-    return this.vector(this.layout.optimizer[buffer]! + i * this.layout.stride, this.layout.params.size);
+  /** Optimizer state vector `i` (params.size floats). */
+  optimizerState(i: number): Float32Array {
+    return this.vector(this.layout.optimizer + i * this.layout.stride, this.layout.params.size);
   }
   /** Gradient slot `s` (params.size floats). */
   grad(s: number): Float32Array {

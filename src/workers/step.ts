@@ -189,10 +189,11 @@ export class StepContext {
     const pIn = arena.params(from);
     const pOut = arena.params(to);
     const slots = arena.layout.optimizerSlots;
-    const s0In = slots > 0 ? arena.optimizerState(from, 0) : null;
-    const s0Out = slots > 0 ? arena.optimizerState(to, 0) : null;
-    const s1In = slots > 1 ? arena.optimizerState(from, 1) : null;
-    const s1Out = slots > 1 ? arena.optimizerState(to, 1) : null;
+    // The optimizer's state is updated in place (see ArenaLayout.optimizer).
+    const s0In = slots > 0 ? arena.optimizerState(0) : null;
+    const s0Out = s0In;
+    const s1In = slots > 1 ? arena.optimizerState(1) : null;
+    const s1Out = s1In;
     const clip = this.run.clipValue;
     const sub = (v: Float32Array | null, a: number, b: number): Float32Array | null => (v === null ? null : v.subarray(a, b));
     for (const [t, a, b] of this.pieces(start, end)) {
