@@ -3,15 +3,15 @@
  * TypeScript kernels in src/kernels/activations.ts: z is the pre-activation (m, n), a = f(z);
  * the backward *writes* dz = da · f'(z) (dz may alias da) and, for prelu, adds into dalpha (n).
  *
- * Each activation is one case of `activate` (forward) and `backprop` (backward), used three ways:
- * by the loops below, one loop per activation so the switch is taken once per call; by the forward
- * GEMM's store (gemm.ts), which applies `activate` to each tile as it leaves the registers; and
- * on single floats (lane 0) for the tails. The TypeScript kernels compute in float64 and round
+ * Each activation is one case of `activate` (forward) and `backprop` (backward), used by the loops
+ * below, one loop per activation so the switch is taken once per call, and on single floats
+ * (lane 0) for the tails. The forward GEMM (gemm.ts) runs activationForward on each block of rows
+ * it has just finished, while the block is in cache. The TypeScript kernels compute in float64 and round
  * once; these compute in float32, within a few ulp (see math.ts; the tests hold them to 1e-5).
  *
  * The binding in src/kernels/wasm/index.ts maps ActivationName to these codes.
  */
-import { expm1Neg, expNeg, sigmoid4, tanh4 } from './math';
+import { expm1Neg, expNeg, maxNaN, minNaN, negAbs, sigmoid4, tanh4 } from './math';
 
 export const LINEAR: i32 = 0;
 export const RELU: i32 = 1;
@@ -47,7 +47,7 @@ const GELU_CLAMP: f32 = 20;
 
 // @ts-ignore: decorator
 @inline function geluClamp(z: v128): v128 {
-  return f32x4.min(f32x4.max(z, f32x4.splat(-GELU_CLAMP)), f32x4.splat(GELU_CLAMP));
+  return minNaN(maxNaN(z, -GELU_CLAMP), GELU_CLAMP);
 }
 
 /**
@@ -62,7 +62,7 @@ const GELU_CLAMP: f32 = 20;
     case LEAKY_RELU: return v128.bitselect(z, f32x4.mul(z, f32x4.splat(LEAKY_SLOPE)), positive(z));
     case PRELU: return v128.bitselect(z, f32x4.mul(alpha, z), positive(z));
     case ELU: {
-      const e = f32x4.mul(f32x4.splat(ELU_ALPHA), expm1Neg(f32x4.min(z, f32x4.splat(0))));
+      const e = f32x4.mul(f32x4.splat(ELU_ALPHA), expm1Neg(minNaN(z, 0)));
       return v128.bitselect(z, e, positive(z));
     }
     case SWISH: return f32x4.mul(z, sigmoid4(z));
@@ -87,18 +87,18 @@ const GELU_CLAMP: f32 = 20;
     case LEAKY_RELU: return v128.bitselect(da, f32x4.mul(f32x4.splat(LEAKY_SLOPE), da), positive(z));
     case PRELU: return v128.bitselect(da, f32x4.mul(alpha, da), positive(z));
     case ELU: {
-      const d = f32x4.mul(f32x4.mul(da, f32x4.splat(ELU_ALPHA)), expNeg(f32x4.min(z, f32x4.splat(0))));
+      const d = f32x4.mul(f32x4.mul(da, f32x4.splat(ELU_ALPHA)), expNeg(minNaN(z, 0)));
       return v128.bitselect(da, d, positive(z));
     }
     case SWISH: {
-      const e = expNeg(f32x4.neg(f32x4.abs(z))), pos = positive(z);
+      const e = expNeg(negAbs(z)), pos = positive(z);
       const inv = f32x4.div(one, f32x4.add(one, e));
       const s = f32x4.mul(v128.bitselect(one, e, pos), inv), sc = f32x4.mul(v128.bitselect(e, one, pos), inv);
       return f32x4.mul(f32x4.mul(da, s), f32x4.add(one, f32x4.mul(z, sc)));
     }
     case GELU: {
       const zc = geluClamp(z), u = geluArg(zc);
-      const e = expNeg(f32x4.neg(f32x4.abs(u))), pos = positive(u);
+      const e = expNeg(negAbs(u)), pos = positive(u);
       const inv = f32x4.div(one, f32x4.add(one, e));
       const s = f32x4.mul(v128.bitselect(one, e, pos), inv), sc = f32x4.mul(v128.bitselect(e, one, pos), inv);
       const poly = f32x4.add(one, f32x4.mul(f32x4.splat(3 * GELU_K), f32x4.mul(zc, zc)));

@@ -24,12 +24,13 @@
  * hold the two within 1e-5 relative.
  *
  * Two fusions for the dense layer (dense.ts), so neither costs a sweep over memory of its own:
- * - the dot kernel's store can finish a layer's forward: add the bias, store z, apply the
- *   activation and store a, on each tile while it is still in registers (`setEpilogue`);
+ * - the dot kernel can finish a layer's forward (`setEpilogue`): its tiles add the bias in
+ *   registers as they store z, and each block of rows, once complete, gets a = f(z) while it is
+ *   still in cache;
  * - the broadcast kernel can sum A's rows while it walks them (`colsum`): for the weight gradient
  *   dw += dyᵀ·x those are dy's columns, the bias gradient.
  */
-import { activate, LINEAR, PRELU } from './activations';
+import { activationForward, LINEAR } from './activations';
 import { hsum, hsum4, loadPartial, madd, store1, store4 } from './simd';
 
 /** k per block of the broadcast kernel: a 4×KC strip of A and a KC×8 strip of B stay in L1. */
@@ -273,46 +274,44 @@ export function setEpilogue(bias: usize, code: i32, alpha: usize, delta: usize):
 }
 
 /**
- * Stores four sums r to out(i, j..j+3) at o; cj = 4j bytes, the column's offset into b and alpha.
- * ep 0: out = r, or out += r when acc (plain GEMM). ep 1: the same, but the first k block (not
- * acc) adds the bias: z = b + r, the order in which the TypeScript denseForward adds. ep 2: also
- * a = f(z), from the z in the register.
+ * Stores four sums r to out(i, j..j+3) at o; cj = 4j bytes, the column's offset into b.
+ * ep false: out = r, or out += r when acc (plain GEMM). ep true: the same, but the first k block
+ * (not acc) adds the bias: z = b + r, the order in which the TypeScript denseForward adds.
  */
 // @ts-ignore: decorator
-@inline function finish4(o: usize, cj: usize, r: v128, acc: bool, ep: i32): void {
+@inline function finish4(o: usize, cj: usize, r: v128, acc: bool, ep: bool): void {
   let z = acc ? f32x4.add(v128.load(o), r) : r;
-  if (ep != 0 && !acc && epBias != 0) z = f32x4.add(v128.load(epBias + cj), r);
+  if (ep && !acc && epBias != 0) z = f32x4.add(v128.load(epBias + cj), r);
   v128.store(o, z);
-  if (ep == 2) {
-    const alpha = epCode == PRELU ? v128.load(epAlpha + cj) : f32x4.splat(0);
-    v128.store(o + epDelta, activate(epCode, z, alpha));
-  }
 }
 
 /** finish4 for one sum. */
 // @ts-ignore: decorator
-@inline function finish1(o: usize, cj: usize, r: f32, acc: bool, ep: i32): void {
+@inline function finish1(o: usize, cj: usize, r: f32, acc: bool, ep: bool): void {
   let z = acc ? load<f32>(o) + r : r;
-  if (ep != 0 && !acc && epBias != 0) z = load<f32>(epBias + cj) + r;
+  if (ep && !acc && epBias != 0) z = load<f32>(epBias + cj) + r;
   store<f32>(o, z);
-  if (ep == 2) {
-    const alpha = epCode == PRELU ? v128.load32_zero(epAlpha + cj) : f32x4.splat(0);
-    v128.store32_lane(o + epDelta, activate(epCode, f32x4.splat(z), alpha), 0);
-  }
 }
 
 /**
  * C (m,n) = A · B with both contiguous along k: A(i,p) at a + i·ars + 4p, B(p,j) at b + j·bcs + 4p;
- * C(i,j) stored at o + i·ors + 4j. Loops: k block, then MD rows of A, then four rows of B
- * (which stay in L1) against every pair of those rows. With `epilogue`, each store finishes the
- * dense layer as setEpilogue said; the activation only in the last k block, once z is complete.
+ * C(i,j) stored at o + i·ors + 4j (ors = 4n: the rows of C are contiguous). Loops: k block, then
+ * MD rows of A, then four rows of B (which stay in L1) against every pair of those rows.
+ *
+ * With `epilogue` the dot kernel finishes a dense layer as setEpilogue said: the tiles add the
+ * bias in registers, and in the last k block each block of ≤ MD complete rows of z (MD·n floats,
+ * in L1 or L2) gets a = f(z) from activationForward's loop before the next block starts. Applying f
+ * in each tile's registers instead measured slower (tanh's epilogue +50% at 4096×512×64, as slow
+ * as a separate pass at 64×64×20): a tile holds two vectors, so f's dozen constants are rebuilt
+ * for every two, and the tile's code grows with all nine cases; per strip of four columns it
+ * was in between.
  */
 export function dot(o: usize, ors: usize, a: usize, ars: usize, b: usize, bcs: usize,
                     m: i32, n: i32, k: i32, accumulate: bool, epilogue: bool): void {
   for (let pc = 0; pc < k; pc += KD) {
     const kc = imin(KD, k - pc);
     const acc = accumulate || pc > 0;
-    const ep = !epilogue ? 0 : pc + kc >= k && epCode != LINEAR ? 2 : 1;
+    const activateBlock = epilogue && pc + kc >= k && epCode != LINEAR;
     const ap = a + bytes(pc), bp = b + bytes(pc);
     for (let ic = 0; ic < m; ic += MD) {
       const ie = imin(ic + MD, m);
@@ -320,20 +319,21 @@ export function dot(o: usize, ors: usize, a: usize, ars: usize, b: usize, bcs: u
       for (; j + 4 <= n; j += 4) {
         const cj = bytes(j), oj = o + cj, bj = bp + <usize>j * bcs;
         let i = ic;
-        for (; i + 2 <= ie; i += 2) dot2x4(oj + <usize>i * ors, ors, ap + <usize>i * ars, ars, bj, bcs, kc, acc, ep, cj);
-        if (i < ie) dot1x4(oj + <usize>i * ors, ap + <usize>i * ars, bj, bcs, kc, acc, ep, cj);
+        for (; i + 2 <= ie; i += 2) dot2x4(oj + <usize>i * ors, ors, ap + <usize>i * ars, ars, bj, bcs, kc, acc, epilogue, cj);
+        if (i < ie) dot1x4(oj + <usize>i * ors, ap + <usize>i * ars, bj, bcs, kc, acc, epilogue, cj);
       }
       for (; j < n; j++) {
         const cj = bytes(j), oj = o + cj, bj = bp + <usize>j * bcs;
-        for (let i = ic; i < ie; i++) dot1x1(oj + <usize>i * ors, ap + <usize>i * ars, bj, kc, acc, ep, cj);
+        for (let i = ic; i < ie; i++) dot1x1(oj + <usize>i * ors, ap + <usize>i * ars, bj, kc, acc, epilogue, cj);
       }
+      if (activateBlock) activationForward(epCode, o + <usize>ic * ors + epDelta, o + <usize>ic * ors, epAlpha, ie - ic, n);
     }
   }
 }
 
 /** Two rows of A against four rows of B: eight lane-wise dot products, reduced once at the end. */
 function dot2x4(o: usize, ors: usize, a: usize, ars: usize, b: usize, bcs: usize, kc: i32, acc: bool,
-                ep: i32, cj: usize): void {
+                ep: bool, cj: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
   const a1 = a + ars, b1 = b + bcs, b2 = b1 + bcs, b3 = b2 + bcs;
   const end = bytes(kc & ~3);
@@ -365,7 +365,7 @@ function dot2x4(o: usize, ors: usize, a: usize, ars: usize, b: usize, bcs: usize
   finish4(o + ors, cj, hsum4(c10, c11, c12, c13), acc, ep);
 }
 
-function dot1x4(o: usize, a: usize, b: usize, bcs: usize, kc: i32, acc: bool, ep: i32, cj: usize): void {
+function dot1x4(o: usize, a: usize, b: usize, bcs: usize, kc: i32, acc: bool, ep: bool, cj: usize): void {
   let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
   const b1 = b + bcs, b2 = b1 + bcs, b3 = b2 + bcs;
   const end = bytes(kc & ~3);
@@ -384,7 +384,7 @@ function dot1x4(o: usize, a: usize, b: usize, bcs: usize, kc: i32, acc: bool, ep
   finish4(o, cj, hsum4(c0, c1, c2, c3), acc, ep);
 }
 
-function dot1x1(o: usize, a: usize, b: usize, kc: i32, acc: bool, ep: i32, cj: usize): void {
+function dot1x1(o: usize, a: usize, b: usize, kc: i32, acc: bool, ep: bool, cj: usize): void {
   let c = f32x4.splat(0);
   const end = bytes(kc & ~3);
   let p: usize = 0;

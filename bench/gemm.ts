@@ -11,6 +11,13 @@
  * warm-up. The wasm module is the one loadWasmKernels picks (relaxed SIMD only with
  * --experimental-wasm-relaxed-simd).
  *
+ * Then two wasm-only tables:
+ * - a dense layer's forward with bias and activation, fused (denseActivationForward: the GEMM's
+ *   store adds b and applies f) against unfused (denseForward, then activationForward over z), in
+ *   GFLOP/s of the product, on the sizes above and the seed's layer (64 rows of 20 → 64);
+ * - the activations alone over 64 × 512 floats (in L2), in GB/s of the arrays each touches:
+ *   forward reads z and writes a (8 bytes a float), backward reads da and z or a, writes dz (12).
+ *
  * ```sh
  * npm run build:wasm && node --import tsx bench/gemm.ts
  * node --import tsx bench/gemm.ts --quick        # 512³ only, 3 runs
@@ -19,6 +26,7 @@
  */
 import { gemmStrided } from '../src/kernels/gemm.js';
 import { loadWasmKernels, type Kernels } from '../src/kernels/wasm/index.js';
+import type { ActivationName } from '../src/nn/activations.js';
 import { Prng } from '../src/nn/prng.js';
 
 const args = process.argv.slice(2);
@@ -61,6 +69,7 @@ const PRODUCTS: [string, (g: Gemm, m: number, n: number, k: number) => () => voi
     return () => g(dw, dy, x, n, k, m, 1, n, k, 1, true); }],
 ];
 
+/** Operations per second of run (flops or bytes per call), the median of RUNS timed runs. */
 function gflops(run: () => void, flops: number): number {
   run();
   let reps = 1;
@@ -92,4 +101,32 @@ for (const [label, m, n, k] of SIZES) {
     const w = gflops(setup(wasm.gemmStrided, m, n, k), flops);
     console.log(`| ${label} | ${name} | ${ts.toFixed(2)} | ${w.toFixed(2)} | ${(w / ts).toFixed(1)}× |`);
   }
+}
+
+const FUSED: ActivationName[] = ['relu', 'tanh', 'gelu'];
+console.log(`\n| size | dense forward + bias + activation | fused GFLOP/s | unfused GFLOP/s | fused / unfused |`);
+console.log('| --- | --- | ---: | ---: | ---: |');
+for (const [label, m, n, k] of [...SIZES, ['seed 20→64, 64 rows', 64, 64, 20] as [string, number, number, number]]) {
+  for (const activation of quick ? ['relu' as const] : FUSED) {
+    at = 65536;
+    const x = view(m * k), w = view(n * k), b = view(n), z = view(m * n), a = view(m * n);
+    const flops = 2 * m * n * k;
+    const fused = gflops(() => wasm.denseActivationForward(z, a, x, w, b, activation, null, m, n, k), flops);
+    const unfused = gflops(() => {
+      wasm.denseForward(z, x, w, b, m, n, k);
+      wasm.activationForward(activation, a, z, null, m, n);
+    }, flops);
+    console.log(`| ${label} | ${activation} | ${fused.toFixed(2)} | ${unfused.toFixed(2)} | ${(fused / unfused).toFixed(2)}× |`);
+  }
+}
+
+const ELEMENTS = 64 * 512;
+console.log(`\n| activation (${ELEMENTS} floats) | forward GB/s | backward GB/s |`);
+console.log('| --- | ---: | ---: |');
+for (const activation of ['relu', 'leakyRelu', 'elu', 'swish', 'gelu', 'tanh', 'sigmoid'] as ActivationName[]) {
+  at = 65536;
+  const z = view(ELEMENTS), a = view(ELEMENTS), da = view(ELEMENTS), dz = view(ELEMENTS);
+  const forward = gflops(() => wasm.activationForward(activation, a, z, null, 64, 512), 8 * ELEMENTS);
+  const backward = gflops(() => wasm.activationBackward(activation, dz, null, da, z, a, null, 64, 512), 12 * ELEMENTS);
+  console.log(`| ${activation} | ${forward.toFixed(1)} | ${backward.toFixed(1)} |`);
 }

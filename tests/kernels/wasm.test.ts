@@ -430,7 +430,7 @@ describe('wasm kernels', () => {
     expect(() => wasm.sumSlots(inside, new Float32Array(4), 4, 1, 4)).toThrow(/not a view into the arena/);
   });
 
-  it('the relaxed-SIMD build (fused multiply-add) agrees too, where the engine runs it', async () => {
+  it('the relaxed-SIMD build (fused multiply-add) agrees too, where the engine runs it: GEMM, dense layers, every activation', async () => {
     if (hasRelaxedSimd()) {
       expect(wasm.variant).toBe('relaxed-simd'); // then every test above ran it already
       return;
@@ -440,21 +440,46 @@ describe('wasm kernels', () => {
     const src = (path: string): string => new URL(`../../src/${path}`, import.meta.url).href;
     const script = `
       const { gemmStrided } = await import(${JSON.stringify(src('kernels/gemm.ts'))});
+      const { tsKernels } = await import(${JSON.stringify(src('kernels/kernels.ts'))});
+      const { ACTIVATIONS } = await import(${JSON.stringify(src('nn/activations.ts'))});
       const { loadWasmKernels } = await import(${JSON.stringify(src('kernels/wasm/index.ts'))});
       const memory = new WebAssembly.Memory({ initial: 256, maximum: 256, shared: true });
       const k = await loadWasmKernels(memory);
-      let worst = 0, at = 65536, seed = 1;
+      const worst = { gemm: 0, dense: 0, activations: 0 };
+      let at = 65536, seed = 1;
       const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 1073741824) - 1;
-      const view = (n) => { const v = new Float32Array(memory.buffer, at, n); at += Math.ceil(n / 16) * 64; for (let i = 0; i < n; i++) v[i] = rand(); return v; };
+      const view = (n, scale = 1) => { const v = new Float32Array(memory.buffer, at, n); at += Math.ceil(n / 16) * 64; for (let i = 0; i < n; i++) v[i] = scale * rand(); return v; };
+      const rel = (got, want) => { let d = 0, s = 0; for (let i = 0; i < got.length; i++) { d = Math.max(d, Math.abs(got[i] - want[i])); s = Math.max(s, Math.abs(want[i])); } return d / Math.max(s, 1e-30); };
+      const elementwise = (got, want) => { let e = 0; for (let i = 0; i < got.length; i++) e = Math.max(e, Math.abs(got[i] - want[i]) / Math.max(Math.abs(want[i]), 0.1)); return e; };
       for (const [m, n, kk] of [[1, 1, 1], [7, 17, 3], [65, 63, 17], [513, 65, 63], [63, 513, 513]]) {
         for (const st of [[kk, 1, n, 1], [kk, 1, 1, kk], [1, m, n, 1], [1, m, 1, kk]]) {
           at = 65536;
           const a = view(m * kk), b = view(kk * n), out = view(m * n), want = out.slice();
           gemmStrided(want, a, b, m, n, kk, ...st, true);
           k.gemmStrided(out, a, b, m, n, kk, ...st, true);
-          let d = 0, s = 0;
-          for (let i = 0; i < out.length; i++) { d = Math.max(d, Math.abs(out[i] - want[i])); s = Math.max(s, Math.abs(want[i])); }
-          worst = Math.max(worst, d / s);
+          worst.gemm = Math.max(worst.gemm, rel(out, want));
+        }
+      }
+      for (const name of Object.keys(ACTIVATIONS)) {
+        for (const [m, n, kk] of [[1, 1, 1], [7, 17, 3], [65, 63, 17], [63, 65, 513]]) {
+          at = 65536;
+          const x = view(m * kk), w = view(n * kk, 8 / Math.sqrt(kk)), b = view(n), alpha = view(n, 0.5);
+          const z = view(m * n), a = name === 'linear' ? z : view(m * n), wz = z.slice(), wa = name === 'linear' ? wz : a.slice();
+          tsKernels.denseActivationForward(wz, wa, x, w, b, name, alpha, m, n, kk);
+          k.denseActivationForward(z, a, x, w, b, name, alpha, m, n, kk);
+          worst.dense = Math.max(worst.dense, rel(z, wz), rel(a, wa));
+          const zz = view(m * n, 30), aa = view(m * n), da = view(m * n), dz = view(m * n), dalpha = view(n);
+          tsKernels.activationForward(name, aa, zz, alpha, m, n);
+          const fa = view(m * n);
+          k.activationForward(name, fa, zz, alpha, m, n);
+          const wdz = new Float32Array(m * n), wdalpha = dalpha.slice();
+          tsKernels.activationBackward(name, wdz, wdalpha, da, zz, aa, alpha, m, n);
+          k.activationBackward(name, dz, dalpha, da, zz, aa, alpha, m, n);
+          worst.activations = Math.max(worst.activations, elementwise(fa, aa), elementwise(dz, wdz), rel(dalpha, wdalpha));
+          const dx = view(m * kk), dw = view(n * kk), db = view(n), wdx = dx.slice(), wdw = dw.slice(), wdb = db.slice();
+          tsKernels.denseBackward(wdx, wdw, wdb, da, x, w, m, n, kk);
+          k.denseBackward(dx, dw, db, da, x, w, m, n, kk);
+          worst.dense = Math.max(worst.dense, rel(dx, wdx), rel(dw, wdw), rel(db, wdb));
         }
       }
       console.log(JSON.stringify({ variant: k.variant, worst }));`;
@@ -467,10 +492,10 @@ describe('wasm kernels', () => {
       if (/bad option/.test(stderr)) return; // an engine without the flag: nothing to check
       throw e;
     }
-    const { variant, worst } = JSON.parse(stdout.trim().split('\n').pop()!) as { variant: string; worst: number };
-    console.log(`gemmStrided, relaxed-SIMD build (child process): max rel diff ${worst.toExponential(2)}`);
+    const { variant, worst } = JSON.parse(stdout.trim().split('\n').pop()!) as { variant: string; worst: Record<string, number> };
+    console.log(`relaxed-SIMD build (child process): max rel diff gemmStrided ${worst.gemm!.toExponential(2)}, dense forward+activation and backward ${worst.dense!.toExponential(2)}, activations ${worst.activations!.toExponential(2)}`);
     expect(variant).toBe('relaxed-simd');
-    expect(worst).toBeLessThan(TOLERANCE);
+    for (const d of Object.values(worst)) expect(d).toBeLessThan(TOLERANCE);
   });
 
   it('return undefined after one warning when the module is not built', async () => {
