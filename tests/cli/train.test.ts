@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type ModelJson } from '../../src/io/modelFile.js';
 import { loadDataset, type Dataset } from '../../src/pipeline/dataset.js';
 import { removeDir, simpleColumns, tempDir, writeArrow } from '../helpers/arrow.js';
+import { xmlElements } from '../helpers/xml.js';
 import { DATA, MAIN, ROOT, ensureBuilt, ndjson, quiver, type Run } from '../helpers/cli.js';
 
 const TRAIN = path.join(DATA, 'seed-train.arrow');
@@ -201,6 +202,30 @@ describe('quiver train flags', () => {
     expect(lines[0]).toMatch(/^Epoch 0, Loss: \d\.\d{4}$/);
     expect(lines[1]).toMatch(/^  layer 0: active \d+\.\d%, dead \d+, pre-activation -?\d\.\d{3} ± \d\.\d{3}, grad norm \d\.\d{2}e[-+]\d+, update\/weight \d\.\d{2}e[-+]\d+$/);
     expect(lines[2]).toMatch(/^  layer 1: /);
+  });
+
+  it.concurrent('--plot draws the run\'s loss curve and per-layer gradient norms, as SVG or PNG', async ({ expect }) => {
+    const svg = path.join(dir, 'run.svg');
+    const png = path.join(dir, 'run.png');
+    const [a, b] = await Promise.all([
+      quiver(['train', '--train', TRAIN, '--layers', '8,4', '--epochs', '5', '--quiet', '--plot', svg]),
+      quiver(['train', '--train', TRAIN, '--layers', '8', '--epochs', '5', '--quiet', '--plot', png]),
+    ]);
+    expect(a.status, a.stderr).toBe(0);
+    expect(a.stdout).toBe(''); // --quiet
+    const text = readFileSync(svg, 'utf8');
+    expect(xmlElements(text)[0]).toBe('svg');
+    expect(text).toMatch(/gradient norm/i);
+    expect(b.status, b.stderr).toBe(0);
+    const bytes = readFileSync(png);
+    expect(bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+    expect(bytes.length).toBeGreaterThan(1024);
+  });
+
+  it.concurrent('refuses a --plot file that is neither .png nor .svg before training', async ({ expect }) => {
+    const r = await quiver(['train', '--train', TRAIN, '--plot', path.join(dir, 'x.jpg')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/x\.jpg": the name must end in \.svg or \.png \[E_CONFIG\]/);
   });
 
   it.concurrent('logs every --log-every epochs in text mode', async ({ expect }) => {
