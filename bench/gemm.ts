@@ -13,8 +13,9 @@
  *
  * Then two wasm-only tables:
  * - a dense layer's forward with bias and activation, fused (denseActivationForward: the GEMM's
- *   store adds b and applies f) against unfused (denseForward, then activationForward over z), in
- *   GFLOP/s of the product, on the sizes above and the seed's layer (64 rows of 20 → 64);
+ *   tiles add b, and f runs on each block of rows as it is finished) against unfused (denseForward,
+ *   then activationForward over all of z), in GFLOP/s of the product, timed in turn; on the sizes
+ *   above, the seed's layer (64 rows of 20 → 64), and a z too large for L2;
  * - the activations alone over 64 × 512 floats (in L2), in GB/s of the arrays each touches:
  *   forward reads z and writes a (8 bytes a float), backward reads da and z or a, writes dz (12).
  *
@@ -44,7 +45,19 @@ const SIZES: [string, number, number, number][] = [
   ] as [string, number, number, number][]),
 ];
 
-const maxFloats = Math.max(...SIZES.map(([, m, n, k]) => m * k + n * k + m * n)) * 2;
+const FUSED_SIZES: [string, number, number, number][] = [
+  ...SIZES, ['seed 20→64, 64 rows', 64, 64, 20],
+  ...(quick ? [] : [['4096 rows of 64→512 (z past L2)', 4096, 512, 64]] as [string, number, number, number][]),
+];
+const FUSED: ActivationName[] = ['relu', 'tanh', 'gelu'];
+/** Floats per activation array in the elementwise table: 64 rows of 512, as in W2's layers. */
+const ELEMENTS = 64 * 512;
+
+const maxFloats = Math.max(
+  ...SIZES.map(([, m, n, k]) => (m * k + n * k + m * n) * 2),
+  ...FUSED_SIZES.map(([, m, n, k]) => m * k + n * k + n + 2 * m * n),
+  4 * ELEMENTS,
+) + 1024;
 const memory = new WebAssembly.Memory({ initial: Math.ceil((65536 + maxFloats * 4 + 4096) / 65536) + 1,
   maximum: 65536, shared: true });
 const wasm = await loadWasmKernels(memory);
@@ -89,6 +102,30 @@ function gflops(run: () => void, flops: number): number {
   return rates[Math.floor(rates.length / 2)]!;
 }
 
+/**
+ * Operations per second of each run, timed in turn (a, b, a, b, …) so that both see the same
+ * load on a shared machine: the median over 3·RUNS turns each.
+ */
+function interleaved(runs: (() => void)[], ops: number): number[] {
+  for (const run of runs) run();
+  let reps = 1;
+  for (;;) { // calibrate on the first: enough repetitions for MIN_SECONDS / 4
+    const t = performance.now();
+    for (let r = 0; r < reps; r++) runs[0]!();
+    if ((performance.now() - t) / 1000 >= MIN_SECONDS / 4) break;
+    reps *= 2;
+  }
+  const rates: number[][] = runs.map(() => []);
+  for (let i = 0; i < 3 * RUNS; i++) {
+    runs.forEach((run, v) => {
+      const t = performance.now();
+      for (let r = 0; r < reps; r++) run();
+      rates[v]!.push((ops * reps) / ((performance.now() - t) / 1000) / 1e9);
+    });
+  }
+  return rates.map((r) => r.sort((a, b) => a - b)[Math.floor(r.length / 2)]!);
+}
+
 console.log(`wasm variant: ${wasm.variant}; one thread; median of ${RUNS} runs\n`);
 console.log('| size | product | TypeScript GFLOP/s | wasm GFLOP/s | wasm / TS |');
 console.log('| --- | --- | ---: | ---: | ---: |');
@@ -103,29 +140,26 @@ for (const [label, m, n, k] of SIZES) {
   }
 }
 
-const FUSED: ActivationName[] = ['relu', 'tanh', 'gelu'];
 console.log(`\n| size | dense forward + bias + activation | fused GFLOP/s | unfused GFLOP/s | fused / unfused |`);
 console.log('| --- | --- | ---: | ---: | ---: |');
-for (const [label, m, n, k] of [...SIZES, ['seed 20→64, 64 rows', 64, 64, 20] as [string, number, number, number]]) {
+for (const [label, m, n, k] of FUSED_SIZES) {
   for (const activation of quick ? ['relu' as const] : FUSED) {
     at = 65536;
     const x = view(m * k), w = view(n * k), b = view(n), z = view(m * n), a = view(m * n);
-    const flops = 2 * m * n * k;
-    const fused = gflops(() => wasm.denseActivationForward(z, a, x, w, b, activation, null, m, n, k), flops);
-    const unfused = gflops(() => {
-      wasm.denseForward(z, x, w, b, m, n, k);
-      wasm.activationForward(activation, a, z, null, m, n);
-    }, flops);
+    const [fused, unfused] = interleaved([
+      () => wasm.denseActivationForward(z, a, x, w, b, activation, null, m, n, k),
+      () => { wasm.denseForward(z, x, w, b, m, n, k); wasm.activationForward(activation, a, z, null, m, n); },
+    ], 2 * m * n * k) as [number, number];
     console.log(`| ${label} | ${activation} | ${fused.toFixed(2)} | ${unfused.toFixed(2)} | ${(fused / unfused).toFixed(2)}× |`);
   }
 }
 
-const ELEMENTS = 64 * 512;
 console.log(`\n| activation (${ELEMENTS} floats) | forward GB/s | backward GB/s |`);
 console.log('| --- | ---: | ---: |');
 for (const activation of ['relu', 'leakyRelu', 'elu', 'swish', 'gelu', 'tanh', 'sigmoid'] as ActivationName[]) {
   at = 65536;
   const z = view(ELEMENTS), a = view(ELEMENTS), da = view(ELEMENTS), dz = view(ELEMENTS);
+  for (let i = 0; i < ELEMENTS; i++) z[i] = 8 * z[i]!; // over ±8: both sides of every activation
   const forward = gflops(() => wasm.activationForward(activation, a, z, null, 64, 512), 8 * ELEMENTS);
   const backward = gflops(() => wasm.activationBackward(activation, dz, null, da, z, a, null, 64, 512), 12 * ELEMENTS);
   console.log(`| ${activation} | ${forward.toFixed(1)} | ${backward.toFixed(1)} |`);
