@@ -25,3 +25,46 @@ export function sumSlots(out: usize, slots: usize, stride: i32, count: i32, n: i
     }
   }
 }
+
+/**
+ * One hidden layer's diagnostics over (m, n) outputs a and pre-activations y (float32), with the
+ * semantics of layerStats in src/kernels/reduce.ts: units[j] (float64) = rows where a > 0;
+ * totals (float64) = [Σ units, Σ y, Σ y²]. Sums are taken in float64, two lanes at a time.
+ */
+export function layerStats(totals: usize, units: usize, a: usize, y: usize, m: i32, n: i32): void {
+  const one = f32x4.splat(1.0);
+  const zero = f32x4.splat(0.0);
+  const n4 = n & ~3;
+  memory.fill(units, 0, <usize>n << 3);
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0), q0 = f64x2.splat(0), q1 = f64x2.splat(0);
+  let sTail: f64 = 0, qTail: f64 = 0;
+  for (let r = 0; r < m; r++) {
+    const ar = a + (<usize>(r * n) << 2), yr = y + (<usize>(r * n) << 2);
+    let j = 0;
+    for (; j < n4; j += 4) {
+      const on = v128.and(f32x4.gt(v128.load(ar + (<usize>j << 2)), zero), one);
+      const u = units + (<usize>j << 3);
+      v128.store(u, f64x2.add(v128.load(u), f64x2.promote_low_f32x4(on)));
+      v128.store(u + 16, f64x2.add(v128.load(u + 16), f64x2.promote_low_f32x4(i32x4.shuffle(on, on, 2, 3, 0, 1))));
+      const v = v128.load(yr + (<usize>j << 2));
+      const lo = f64x2.promote_low_f32x4(v);
+      const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+      s0 = f64x2.add(s0, lo);
+      s1 = f64x2.add(s1, hi);
+      q0 = f64x2.add(q0, f64x2.mul(lo, lo));
+      q1 = f64x2.add(q1, f64x2.mul(hi, hi));
+    }
+    for (; j < n; j++) {
+      if (load<f32>(ar + (<usize>j << 2)) > 0) store<f64>(units + (<usize>j << 3), load<f64>(units + (<usize>j << 3)) + 1);
+      const v = <f64>load<f32>(yr + (<usize>j << 2));
+      sTail += v;
+      qTail += v * v;
+    }
+  }
+  let active: f64 = 0;
+  for (let j = 0; j < n; j++) active += load<f64>(units + (<usize>j << 3));
+  const s = f64x2.add(s0, s1), q = f64x2.add(q0, q1);
+  store<f64>(totals, active);
+  store<f64>(totals + 8, f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) + sTail);
+  store<f64>(totals + 16, f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1) + qTail);
+}

@@ -10,7 +10,7 @@ import { ACTIVATIONS, type ActivationName } from '../nn/activations.js';
 import { denseBackward, denseForward } from './dense.js';
 import { gemmStrided } from './gemm.js';
 import { sgdUpdate } from './optim.js';
-import { sumSlots } from './reduce.js';
+import { layerStats, sumSlots } from './reduce.js';
 import type { Floats } from './types.js';
 
 /** Which set: `--kernels ts|wasm`. */
@@ -42,6 +42,8 @@ export interface Kernels {
               ars: number, acs: number, brs: number, bcs: number, accumulate: boolean): void;
   /** out (n) = Σ_s slots[s·stride + i], in slot order. */
   sumSlots(out: Floats, slots: Floats, stride: number, count: number, n: number): void;
+  /** units (n) = rows where a (m,n) > 0, per unit; totals = [Σ units, Σ y, Σ y²] (see nn/diagnostics.ts). */
+  layerStats(totals: Float64Array, units: Float64Array, a: Floats, y: Floats, m: number, n: number): void;
   /** v ← μ·v + g; p ← p − lr·v (plain SGD when momentum is 0 or vOut/vIn are null). */
   sgdUpdate(pOut: Floats, pIn: Floats, grad: Floats, vOut: Floats | null, vIn: Floats | null,
             n: number, learningRate: number, momentum: number): void;
@@ -67,5 +69,6 @@ export const tsKernels: Kernels = {
   denseBackward,
   gemmStrided,
   sumSlots,
+  layerStats,
   sgdUpdate,
 };

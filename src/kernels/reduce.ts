@@ -19,3 +19,27 @@ export function sumSquares(x: Floats, n: number): number {
   for (let i = 0; i < n; i++) { const v = x[i]!; s += v * v; }
   return s;
 }
+
+/**
+ * One hidden layer's diagnostics over (m, n) outputs a and pre-activations y: units (n) = the
+ * rows where each unit's output is > 0; totals = [Σ units, Σ y, Σ y²], in float64.
+ */
+export function layerStats(totals: Float64Array, units: Float64Array, a: Floats, y: Floats, m: number, n: number): void {
+  units.fill(0, 0, n);
+  let sum = 0;
+  let sumSq = 0;
+  for (let r = 0; r < m; r++) {
+    const o = r * n;
+    for (let j = 0; j < n; j++) {
+      units[j] += a[o + j]! > 0 ? 1 : 0;
+      const v = y[o + j]!;
+      sum += v;
+      sumSq += v * v;
+    }
+  }
+  let active = 0;
+  for (let j = 0; j < n; j++) active += units[j]!;
+  totals[0] = active;
+  totals[1] = sum;
+  totals[2] = sumSq;
+}

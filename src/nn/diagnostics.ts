@@ -8,6 +8,7 @@
  * the trainer sums the rows in slot order after each step, so the figures are the same for any
  * number of workers.
  */
+import { tsKernels, type Kernels } from '../kernels/kernels.js';
 import type { ModelSpec } from './layers.js';
 import type { Workspace } from './network.js';
 
@@ -48,31 +49,13 @@ export function statsLayout(spec: ModelSpec): StatsLayout {
 }
 
 /** Writes one micro-shard's loss, right rows and hidden-layer counts into its stats row `out`. */
-export function collectStats(out: Float64Array, layout: StatsLayout, ws: Workspace, m: number, loss: number, correct: number): void {
+export function collectStats(out: Float64Array, layout: StatsLayout, ws: Workspace, m: number, loss: number, correct: number,
+                             kernels: Kernels = tsKernels): void {
   out[STAT_LOSS] = loss;
   out[STAT_CORRECT] = correct;
   layout.layers.forEach((l, h) => {
-    const a = ws.a[h]!;
-    const y = ws.y[h]!;
-    const n = l.width;
-    let active = 0;
-    let sum = 0;
-    let sumSq = 0;
-    for (let j = 0; j < n; j++) out[l.units + j] = 0;
-    for (let r = 0; r < m; r++) {
-      const o = r * n;
-      for (let j = 0; j < n; j++) {
-        const on = +(a[o + j]! > 0);
-        active += on;
-        out[l.units + j] += on;
-        const v = y[o + j]!;
-        sum += v;
-        sumSq += v * v;
-      }
-    }
-    out[l.active] = active;
-    out[l.sum] = sum;
-    out[l.sumSq] = sumSq;
+    // active, sum and sumSq sit side by side in the row: the kernel's three totals.
+    kernels.layerStats(out.subarray(l.active, l.active + 3), out.subarray(l.units, l.units + l.width), ws.a[h]!, ws.y[h]!, m, l.width);
   });
 }
 

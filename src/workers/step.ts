@@ -90,7 +90,7 @@ export class StepContext {
     arena.grad(t.slot).fill(0);
     const logits = forward(spec, params, ws, x, t.rows, kernels, pass);
     const { loss, correct } = lossSum(spec, logits, labels, t.rows);
-    collectStats(arena.slotStats(t.slot), arena.layout.stats, ws, t.rows, loss, correct);
+    collectStats(arena.slotStats(t.slot), arena.layout.stats, ws, t.rows, loss, correct, kernels);
     backward(spec, params, grads, ws, x, labels, t.rows, 1 / t.batchRows, kernels, pass);
     batchNormStatistics(spec, grads, ws, t.rows, t.rows / t.batchRows);
   }

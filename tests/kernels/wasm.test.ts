@@ -4,7 +4,7 @@ import { denseBackward, denseForward } from '../../src/kernels/dense.js';
 import { gemmStrided } from '../../src/kernels/gemm.js';
 import { tsKernels } from '../../src/kernels/kernels.js';
 import { sgdUpdate } from '../../src/kernels/optim.js';
-import { sumSlots } from '../../src/kernels/reduce.js';
+import { layerStats, sumSlots } from '../../src/kernels/reduce.js';
 import { ACTIVATION_CODES, hasRelaxedSimd, loadWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
 import { ACTIVATIONS, type ActivationName } from '../../src/nn/activations.js';
 import { hiddenLayer, mlp } from '../../src/nn/layers.js';
@@ -421,6 +421,30 @@ describe('wasm kernels', () => {
       }
     }
     console.log('sumSlots: max diff 0 (bit for bit)');
+  });
+
+  it('layerStats counts active outputs per unit exactly and sums the pre-activations to 1e-12 of the TypeScript kernel', () => {
+    let worst = 0;
+    for (const m of [1, 3, 64, 65]) {
+      for (const n of SIZES) {
+        reset();
+        const rng = new Prng(m * 1000 + n);
+        const a = random(m * n, rng);
+        for (let i = 0; i < a.length; i += 5) a[i] = 0; // exactly 0 is not active
+        const y = random(m * n, rng);
+        const f64 = (k: number): Float64Array => { const v = view(2 * k); return new Float64Array(v.buffer, v.byteOffset, k); };
+        const totals = f64(3), units = f64(n);
+        const wantTotals = new Float64Array(3), wantUnits = new Float64Array(n);
+        layerStats(wantTotals, wantUnits, a, y, m, n);
+        wasm.layerStats(totals, units, a, y, m, n);
+        expect(Array.from(units)).toEqual(Array.from(wantUnits));
+        expect(totals[0]).toBe(wantTotals[0]);
+        worst = Math.max(worst, Math.abs(totals[1]! - wantTotals[1]!) / Math.max(1, Math.abs(wantTotals[1]!)),
+          Math.abs(totals[2]! - wantTotals[2]!) / wantTotals[2]!);
+      }
+    }
+    console.log(`layerStats: counts exact, sums within ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-12);
   });
 
   it('reject an array that is not a view into the shared memory', () => {

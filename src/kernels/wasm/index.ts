@@ -52,6 +52,7 @@ interface Exports {
                      m: number, n: number): void;
   sgdUpdate(pOut: number, pIn: number, grad: number, vOut: number, vIn: number, n: number, lr: number, momentum: number): void;
   sumSlots(out: number, slots: number, stride: number, count: number, n: number): void;
+  layerStats(totals: number, units: number, a: number, y: number, m: number, n: number): void;
 }
 
 // Feature probes, each the smallest module that uses the feature (a function returning v128).
@@ -182,6 +183,10 @@ function bind(e: Exports, buffer: ArrayBufferLike, variant: WasmKernels['variant
     },
     sumSlots(out, slots, stride, count, n) {
       e.sumSlots(at(out), at(slots), stride, count, n);
+    },
+    layerStats(totals, units, a, y, m, n) {
+      if (totals.buffer !== buffer || units.buffer !== buffer) notInArena();
+      e.layerStats(totals.byteOffset, units.byteOffset, at(a), at(y), m, n);
     },
   };
   return kernels;
