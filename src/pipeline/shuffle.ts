@@ -7,8 +7,10 @@ import type { Prng } from '../nn/prng.js';
  * smaller, it mixes rows within a window, in bounded memory.
  */
 export class ShuffleBuffer {
-  private readonly features: Float32Array;
-  private readonly labels: Float32Array;
+  /** (capacity, inputs) row-major: rows [0, count) are held; a reader may decode new rows in place after them (added). */
+  readonly features: Float32Array;
+  /** (capacity) class indices. */
+  readonly labels: Float32Array;
   private size = 0;
 
   constructor(readonly capacity: number, readonly inputs: number, private readonly rng: Prng) {
@@ -18,6 +20,12 @@ export class ShuffleBuffer {
 
   get full(): boolean { return this.size === this.capacity; }
   get count(): number { return this.size; }
+
+  /** Takes in the `k` rows written in place at rows [count, count + k) of features and labels. */
+  added(k: number): void {
+    if (!(k >= 0 && this.size + k <= this.capacity)) throw new RangeError(`${k} rows do not fit: ${this.size} of ${this.capacity} held`);
+    this.size += k;
+  }
 
   /** Adds row r of (features, labels); the buffer must not be full. */
   push(features: Float32Array, labels: Float32Array, r: number): void {
