@@ -16,8 +16,8 @@
  * W2/W3.
  *
  * Timed: the training steps only (quiver: fit's end.seconds, first step to last update); GEMM:
- * the products alone. --quick shrinks the rows of W2 and W3 (never the shapes), W1's runs and
- * GEMM's repetitions, to stay under 90 s on 2 cores.
+ * the products alone. --quick shrinks the rows of W2 and W3 (never the shapes), W1's runs (one
+ * after the warm-up) and GEMM's repetitions, to stay under 90 s on 2 cores.
  *
  * ```sh
  * npm run bench                          # builds first; the full run takes about 15 minutes on 2 cores
@@ -26,12 +26,14 @@
  * ```
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { Model, Prng, loadDataset, loadWeights, type Dataset } from '../src/index.js';
 import { syntheticDataset } from '../tests/helpers/synthetic.js';
 import { brainTrain } from './peers/brain.js';
-import { jobSpec, quiverGemm, quiverTrain } from './peers/quiver.js';
+import { jobSpec, quiverTrain } from './peers/quiver.js';
+import { describeCapacity, parallelCapacity } from './peers/parallel.js';
+import { quiverGemm } from './peers/quiverGemm.js';
 import { tfjsGemm, tfjsTrain } from './peers/tfjs.js';
 import { torchGemm, torchPython, torchTrain } from './peers/torch.js';
 import {
@@ -128,11 +130,12 @@ async function seedWorkload(quick: boolean): Promise<Workload> {
     workload: 'W1', inputs: 20, hidden: [64], layers: layerInits(model), ...quiverOrder(train, 42, false),
     rows: train.rows, batch: train.rows, epochs: 100, learningRate: 0.01,
   };
-  const runs = quick ? 2 : 5;
+  const runs = quick ? 1 : 5;
   return {
     id: 'W1', job, data: train, runs, warmUpRows: undefined, tolerance: { abs: 1e-3 }, reference: 'quiver-wasm-1',
     evaluate: { features: test.features, labels: test.labels, rows: test.rows },
-    header: `W1 the seed: ${train.rows} × 20 → 64 → 1, full batch, 100 epochs; median of ${runs} runs after a warm-up; loss: final, over the training rows`,
+    header: `W1 the seed: ${train.rows} × 20 → 64 → 1, full batch, 100 epochs; ${runs === 1 ? 'one run' : `median of ${runs} runs`} after a warm-up run; `
+      + 'loss: final, over the training rows',
   };
 }
 
@@ -205,7 +208,7 @@ async function runGemm(o: Options, rows: Row[]): Promise<void> {
   const [m, n, k] = [512, 512, 512];
   const flops = 2 * m * n * k;
   const runs = o.quick ? 3 : 5;
-  const minSeconds = o.quick ? 0.1 : 0.2;
+  const minSeconds = o.quick ? 0.05 : 0.2;
   const rng = new Prng(7);
   const rand = (count: number): Float32Array => Float32Array.from({ length: count }, () => rng.uniform(-1, 1));
   const torch = o.systems.has('pytorch') ? torchGemm(m, n, k, runs, minSeconds) : undefined;
@@ -281,6 +284,13 @@ async function main(): Promise<void> {
   const references = new Map<string, string>();
   const havePytorch = torchPython() !== undefined;
   const started = performance.now();
+  // The machine may be shared, or its cores SMT siblings: a busy core slows the multi-threaded
+  // rows first, and the capacity check says how much parallel arithmetic there was to be had.
+  const loadBefore = loadavg()[0]!;
+  const all = availableParallelism();
+  const checkSeconds = o.quick ? 0.5 : 1;
+  const capacity = all > 1 ? await parallelCapacity(all, checkSeconds) : undefined;
+  if (capacity !== undefined) log(describeCapacity(capacity));
   for (const id of ['W1', 'W2', 'W3'] as const) {
     if (!o.workloads.has(id)) continue;
     const w = id === 'W1' ? await seedWorkload(o.quick) : syntheticWorkload(id, o.quick);
@@ -290,15 +300,19 @@ async function main(): Promise<void> {
     await runWorkload(w, o, rows);
   }
   if (o.workloads.has('GEMM')) {
-    headers.push(`GEMM: 512³ (m = n = k = 512), one thread, median of ${o.quick ? 3 : 5} runs of ≥ ${o.quick ? 0.1 : 0.2} s; `
+    headers.push(`GEMM: 512³ (m = n = k = 512), one thread, median of ${o.quick ? 3 : 5} runs of ≥ ${o.quick ? 0.05 : 0.2} s; `
       + 'each library in its own weight layout: quiver and PyTorch (nOut, nIn), tfjs (nIn, nOut), so tfjs\'s forward is x·kernel, '
       + 'its input grad dy·kernelᵀ, its weight grad xᵀ·dy');
     references.set('GEMM', 'quiver-wasm');
     await runGemm(o, rows);
   }
+  const capacityAfter = all > 1 && o.workloads.size > 1 ? await parallelCapacity(all, checkSeconds) : undefined;
+  if (capacity !== undefined) headers.push(`machine check before: ${describeCapacity(capacity)}`);
+  if (capacityAfter !== undefined) headers.push(`machine check after: ${describeCapacity(capacityAfter)}`);
   printTable(rows, headers, references);
   if (!havePytorch) console.log('PyTorch: not installed');
-  console.log(`  the whole run: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`  the whole run: ${((performance.now() - started) / 1000).toFixed(0)} s; 1-minute load average ${loadBefore.toFixed(2)} before, `
+    + `${loadavg()[0]!.toFixed(2)} after, on ${availableParallelism()} cores (other processes make it noisier)`);
   if (o.json !== undefined) {
     const out = rows.map((r) => ({ workload: r.workload, system: r.system, samplesPerSecond: r.samplesPerSecond, seconds: r.seconds, gflops: r.gflops }));
     mkdirSync(dirname(o.json), { recursive: true });

@@ -22,6 +22,7 @@ import type { Dataset } from '../src/pipeline/dataset.js';
 import { Arena, layoutArena } from '../src/workers/arena.js';
 import { createPool, PoolEngine } from '../src/workers/pool.js';
 import { syntheticDataset } from '../tests/helpers/synthetic.js';
+import { describeCapacity, parallelCapacity } from './peers/parallel.js';
 
 interface Workload { id: string; rows: number; inputs: number; hidden: number[]; batch: number }
 
@@ -83,6 +84,8 @@ for (const w of WORKLOADS) {
   const data = syntheticDataset({ rows: rows_, features: w.inputs, informative: Math.min(32, w.inputs), classes: 2, seed: 3 });
   const init = Model.init(spec(w), 42).params;
   console.log(`\n${w.id}: ${rows_} × ${w.inputs} → ${w.hidden.join(' → ')} → 1, batch ${w.batch}, ${(init.length / 1e6).toFixed(2)} M parameters`);
+  // Two threads of arithmetic are not always twice one on a VM (shared or SMT cores): say what there was.
+  console.log(`machine check: ${describeCapacity(await parallelCapacity(Math.max(2, ...workerCounts)))}`);
   console.log('system        seconds   samples/s   vs 1 worker');
   let one = 0;
   for (const workers of ['inline', ...workerCounts] as const) {
