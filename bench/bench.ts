@@ -208,7 +208,7 @@ async function runGemm(o: Options, rows: Row[]): Promise<void> {
   const [m, n, k] = [512, 512, 512];
   const flops = 2 * m * n * k;
   const runs = o.quick ? 3 : 5;
-  const minSeconds = o.quick ? 0.05 : 0.2;
+  const minSeconds = o.quick ? 0.1 : 0.2;
   const rng = new Prng(7);
   const rand = (count: number): Float32Array => Float32Array.from({ length: count }, () => rng.uniform(-1, 1));
   const torch = o.systems.has('pytorch') ? torchGemm(m, n, k, runs, minSeconds) : undefined;
@@ -300,7 +300,7 @@ async function main(): Promise<void> {
     await runWorkload(w, o, rows);
   }
   if (o.workloads.has('GEMM')) {
-    headers.push(`GEMM: 512³ (m = n = k = 512), one thread, median of ${o.quick ? 3 : 5} runs of ≥ ${o.quick ? 0.05 : 0.2} s; `
+    headers.push(`GEMM: 512³ (m = n = k = 512), one thread, median of ${o.quick ? 3 : 5} runs of ≥ ${o.quick ? 0.1 : 0.2} s; `
       + 'each library in its own weight layout: quiver and PyTorch (nOut, nIn), tfjs (nIn, nOut), so tfjs\'s forward is x·kernel, '
       + 'its input grad dy·kernelᵀ, its weight grad xᵀ·dy');
     references.set('GEMM', 'quiver-wasm');
