@@ -27,7 +27,6 @@ import path from 'node:path';
 import { RecordBatchReader, type RecordBatch, type Schema, type Table } from 'apache-arrow';
 import type { Observable } from 'rxjs';
 import { ConfigError, DataError, QuiverError, where } from '../errors.js';
-import { openParquet } from './parquet.js';
 import { pullObservable } from './pull.js';
 
 export type SourceFormat = 'ipc-file' | 'ipc-stream' | 'parquet' | 'table' | 'batches' | 'observable';
@@ -169,6 +168,8 @@ export async function openSource(file: string, options: OpenOptions = {}): Promi
     if (head.subarray(0, 4).toString('latin1') === PARQUET_MAGIC) {
       await fh.close();
       handedOver = true;
+      // Loaded on first use: parquet-wasm's module costs some 23 MB of RSS that IPC readers need not carry.
+      const { openParquet } = await import('./parquet.js');
       return await openParquet(file, size);
     }
     const isFile = head.subarray(0, 6).toString('latin1') === ARROW_MAGIC;
