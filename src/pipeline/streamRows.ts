@@ -43,7 +43,8 @@ export interface StreamRowsOptions {
 /**
  * Rows streamed from an Arrow source, opened anew for each epoch. A shuffled epoch reads the
  * record batches in a shuffled order (where the source can seek) and passes the rows through a
- * shuffle buffer; memory is one decoded batch plus the buffer, whatever the file's size.
+ * shuffle buffer; memory is the record batch being read and the next (read ahead) plus the
+ * buffer, whatever the file's size.
  */
 export function streamRows(open: () => ArrowSource | Promise<ArrowSource>, file: string, o: StreamRowsOptions): TrainingRows {
   const inputs = o.plan.features.length;

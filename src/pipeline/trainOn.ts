@@ -3,7 +3,7 @@
  *
  * RxJS pushes and training pulls (DESIGN.md), so the batches go through a bounded queue
  * (pull.ts) into the TrainingRows the training loop reads a batch at a time (streamRows.ts):
- * memory is the queue, one decoded batch, the shuffle buffer and the two input slots.
+ * memory is the queue, the batch being read, the shuffle buffer and the two input slots.
  *
  * Passes: epoch 0 reads the subscription made when the operator's output is subscribed to;
  * every later epoch subscribes to the source again, and so does the evaluation of the final
