@@ -67,8 +67,8 @@ export function createPool(options: PoolOptions = {}): TrainingPool {
 export class PoolEngine extends PhasedEngine {
   private readonly ctl: C.Control;
   private readonly serving: Promise<void>[];
-  /** Rejects with the first worker failure; never resolves. */
-  private readonly failed: Promise<never>;
+  /** The first worker failure, once there is one: every wait checks it. */
+  private failure: { error: unknown } | undefined;
   private step_ = 0;
   private closed = false;
   /** Wall time spent in each kind of phase, for benchmarks: what dispatch and the reduce cost. */
@@ -85,11 +85,16 @@ export class PoolEngine extends PhasedEngine {
       const task: ServeTask = { kind: 'serve', memory: arena.memory, spec: arena.spec, options, run, worker, kernels };
       return pool.piscina.run(task) as Promise<void>;
     });
-    this.failed = Promise.race(this.serving.map((p) => p.then(
-      () => new Promise<never>(() => {}),
-      (e: unknown) => { throw e; },
-    )));
-    this.failed.catch(() => {}); // observed by every phase; never an unhandled rejection
+    // A serving task settles only when its worker exits or fails. On failure, record it and
+    // wake the main thread's waits (a notify wakes a waiter whatever the word holds), rather
+    // than racing each wait against a promise: that would leave a reaction per wait on it.
+    for (const p of this.serving) {
+      p.catch((error: unknown) => {
+        this.failure ??= { error };
+        Atomics.notify(this.ctl.i32, C.ACK);
+        Atomics.notify(this.ctl.i32, C.READY);
+      });
+    }
   }
 
   /** Starts one serving task per worker and waits until all have attached to the arena. */
@@ -179,9 +184,15 @@ export class PoolEngine extends PhasedEngine {
     for (;;) {
       const v = Atomics.load(i32, field);
       if (v >= target) return;
+      if (this.failure !== undefined) throw this.failure.error;
       if (this.closed) throw new Error('the pool was closed');
-      const w = Atomics.waitAsync(i32, field, v);
-      if (w.async) await Promise.race([w.value, this.failed]);
+      // The timeout only bounds the wait should a failure land between the check above and
+      // the wait: its notify would then find no waiter.
+      const w = Atomics.waitAsync(i32, field, v, FAILURE_POLL_MS);
+      if (w.async) await w.value;
     }
   }
 }
+
+/** Longest a wait goes without looking at whether a worker failed. */
+const FAILURE_POLL_MS = 250;
