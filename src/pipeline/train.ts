@@ -36,21 +36,23 @@ function asRows(data: Dataset | TrainingRows): TrainingRows {
   return 'epoch' in data ? data : memoryRows(data);
 }
 
-/** Rows evaluated at a time after training. */
-const EVALUATE_BLOCK = 4096;
-
-/** Mean loss and accuracy of the model over one pass of `rows` (already standardized on the way in). */
-export async function evaluateRows(model: Model, rows: TrainingRows): Promise<{ loss: number; accuracy: number; rows: number }> {
-  const n = model.spec.inputs;
-  const features = new Float32Array(EVALUATE_BLOCK * n);
-  const labels = new Float32Array(EVALUATE_BLOCK);
+/**
+ * Mean loss and accuracy over one pass of `rows` (standardized on their way in, as training
+ * rows are), at evaluation: each batch goes through input slot `slot` and the engine's
+ * evaluate phase, so it runs on the run's kernels and threads, in a fixed order of sums.
+ */
+async function evaluateOn(engine: StepEngine, arena: Arena, rows: TrainingRows, slot: number, paramBuffer: number):
+    Promise<{ loss: number; accuracy: number; rows: number }> {
+  const input = arena.input(slot);
   const reader = rows.epoch(0, new Prng(0), false);
   let loss = 0;
   let correct = 0;
   let count = 0;
   try {
-    for (let m = await reader.fill(features, labels, EVALUATE_BLOCK); m > 0; m = await reader.fill(features, labels, EVALUATE_BLOCK)) {
-      const r = model.lossSum(features, labels, m, true);
+    for (;;) {
+      const m = await reader.fill(input.features, input.labels, arena.layout.batchRows);
+      if (m === 0) break;
+      const r = await engine.evaluate({ inputSlot: slot, rows: m, paramBuffer });
       loss += r.loss;
       correct += r.correct;
       count += m;
@@ -110,7 +112,10 @@ async function startEngine(model: Model, o: Resolved, options: FitOptions): Prom
   try {
     const engine = await PoolEngine.start(arena, pool, run, options.mode === 'hogwild', o.kernels);
     if (!owned) return { engine, arena };
-    return { arena, engine: { step: (plan) => engine.step(plan), close: async () => { await engine.close(); await pool.close(); } } };
+    return {
+      arena,
+      engine: { step: (plan) => engine.step(plan), evaluate: (plan) => engine.evaluate(plan), close: async () => { await engine.close(); await pool.close(); } },
+    };
   } catch (e) {
     if (owned) await pool.close();
     throw e;
@@ -223,8 +228,7 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
         for (const w of diagnosticWarnings(epoch, layers, hidden, result.norms === null ? null : outputGradNorm / step, given)) send(w);
         const e: EpochEvent = { event: 'epoch', epoch, loss: loss / seen, trainAccuracy: correct / seen, learningRate, layers };
         if (o.earlyStopping !== undefined) {
-          model.params.set(arena.params(current));
-          e.validationLoss = (await evaluateRows(model, validation!)).loss;
+          e.validationLoss = (await evaluateOn(engine, arena, validation!, inputSlot, current)).loss;
           if (e.validationLoss < best.loss - o.earlyStopping.minDelta || best.epoch < 0) {
             best.loss = Math.min(best.loss, e.validationLoss);
             best.epoch = epoch;
@@ -257,8 +261,9 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
     // Stopped by the signal: a checkpoint of where it stopped, to resume from.
     if (cp !== undefined && signal.aborted && !stoppedEarly && epoch < o.epochs) await cp.save(state());
     const seconds = (resume?.seconds ?? 0) + (performance.now() - started) / 1000;
-    model.params.set(stoppedEarly ? best.params! : arena.params(current));
-    const final = await evaluateRows(model, data);
+    if (stoppedEarly) arena.params(current).set(best.params!);
+    model.params.set(arena.params(current));
+    const final = await evaluateOn(engine, arena, data, 0, current);
     const end: EndEvent = { event: 'end', epochs: epoch, loss: final.loss, trainAccuracy: final.accuracy, seconds };
     if (signal.aborted) end.interrupted = true;
     if (stoppedEarly) {
@@ -269,12 +274,12 @@ async function run(model: Model, data: TrainingRows, options: FitOptions, signal
       const vd = options.validationData;
       const v = 'epoch' in vd ? vd : memoryRows(vd, data.standardize === undefined ? {} : { standardize: data.standardize });
       checkFits(model, v);
-      const test = await evaluateRows(model, v);
+      const test = await evaluateOn(engine, arena, v, 0, current);
       end.testLoss = test.loss;
       end.testAccuracy = test.accuracy;
     }
     if (data.holdout !== undefined) {
-      const h = await evaluateRows(model, data.holdout);
+      const h = await evaluateOn(engine, arena, data.holdout, 0, current);
       end.validationLoss = h.loss;
       end.validationAccuracy = h.accuracy;
     }

@@ -2,7 +2,7 @@
  * The control block: a few shared integers and floats in the arena through which the main
  * thread drives the pool's workers, one phase at a time, without posting a message per step.
  *
- * A phase (grad, reduce, update, hogwild, exit) is published by writing its fields, then bumping
+ * A phase (grad, reduce, update, hogwild, evaluate, exit) is published by writing its fields, then bumping
  * GEN and notifying. Every worker wakes, claims items (micro-shards or update blocks) with
  * Atomics.add on NEXT until none are left, then adds one to ACK; the last one notifies the
  * main thread, which waits for ACK = workers before it publishes the next phase. Which worker
@@ -35,7 +35,7 @@ export const GRAD_SCALE = 9;
 export const OPTIMIZER_T = 10;
 
 /** What a phase asks of the workers. */
-export const Phase = { Idle: 0, Grad: 1, Reduce: 2, Update: 3, Hogwild: 4, Exit: 5 } as const;
+export const Phase = { Idle: 0, Grad: 1, Reduce: 2, Update: 3, Hogwild: 4, Evaluate: 5, Exit: 6 } as const;
 export type PhaseKind = (typeof Phase)[keyof typeof Phase];
 
 export interface Control {

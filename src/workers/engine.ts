@@ -44,8 +44,12 @@ export interface StepOutcome {
  */
 export interface StepEngine {
   step(plan: StepPlan): Promise<StepOutcome>;
+  /** Σ loss and right rows of the rows in an input slot, at evaluation, with the parameters of `paramBuffer`. */
+  evaluate(plan: EvaluatePlan): Promise<{ loss: number; correct: number }>;
   close(): Promise<void>;
 }
+
+export type EvaluatePlan = Pick<StepPlan, 'inputSlot' | 'rows' | 'paramBuffer'>;
 
 /** Optional phase fields: whether the slots were reduced already, and the clipping factor. */
 export interface PhaseFields {
@@ -81,6 +85,13 @@ export abstract class PhasedEngine implements StepEngine {
     await this.phase(Phase.Update, blocks, plan, { reduced: plan.clipNorm !== undefined, gradScale });
     const { norms, finite } = this.readNorms();
     return { ...this.sumStats(slots), paramBuffer: 1 - plan.paramBuffer, norms, gradNorm: this.gradNorm(), finite };
+  }
+
+  async evaluate(plan: EvaluatePlan): Promise<{ loss: number; correct: number }> {
+    const slots = Math.ceil(plan.rows / this.arena.layout.microBatch);
+    await this.phase(Phase.Evaluate, slots, { ...plan, learningRate: 0, globalStep: 0 }, { reduced: false, gradScale: 1 });
+    const { loss, correct } = this.sumStats(slots);
+    return { loss, correct };
   }
 
   /** The slots' stats rows, summed in slot order (the same order whatever ran the tasks). */
@@ -144,6 +155,7 @@ export class InlineEngine extends PhasedEngine {
   protected phase(kind: PhaseKind, total: number, plan: StepPlan, f: PhaseFields): void {
     for (let item = 0; item < total; item++) {
       if (kind === Phase.Grad) this.ctx.grad(gradTask(this.arena, plan, item, 0));
+      else if (kind === Phase.Evaluate) this.ctx.evaluate(gradTask(this.arena, plan, item, 0));
       else if (kind === Phase.Reduce) this.ctx.reduce(item, Math.ceil(plan.rows / this.arena.layout.microBatch));
       else {
         this.ctx.update({

@@ -10,7 +10,7 @@ import { ConfigError, WorkerError } from '../errors.js';
 import type { KernelsName } from '../kernels/kernels.js';
 import type { Arena } from './arena.js';
 import * as C from './control.js';
-import { PhasedEngine, type PhaseFields, type StepOutcome, type StepPlan } from './engine.js';
+import { PhasedEngine, type EvaluatePlan, type PhaseFields, type StepOutcome, type StepPlan } from './engine.js';
 import type { RunSettings } from './step.js';
 import type { ServeTask } from './worker.js';
 
@@ -113,13 +113,28 @@ export class PoolEngine extends PhasedEngine {
     return engine;
   }
 
-  override async step(plan: StepPlan): Promise<StepOutcome> {
-    const { i32, f64 } = this.ctl;
+  override async evaluate(plan: EvaluatePlan): Promise<{ loss: number; correct: number }> {
+    this.publishRows(plan);
+    try {
+      return await super.evaluate(plan);
+    } catch (e) {
+      throw new WorkerError('E_WORKER', `a training worker failed during an evaluation (${(e as Error).message})`, { cause: e });
+    }
+  }
+
+  /** The fields every phase of a step or an evaluation reads: which rows, which parameters. */
+  private publishRows(plan: EvaluatePlan): void {
+    const { i32 } = this.ctl;
     i32[C.STEP] = this.step_;
     i32[C.INPUT_SLOT] = plan.inputSlot;
     i32[C.ROWS] = plan.rows;
     i32[C.PARAM_BUFFER] = plan.paramBuffer;
     i32[C.SLOTS] = Math.ceil(plan.rows / this.arena.layout.microBatch);
+  }
+
+  override async step(plan: StepPlan): Promise<StepOutcome> {
+    const { i32, f64 } = this.ctl;
+    this.publishRows(plan);
     i32[C.GLOBAL_STEP] = plan.globalStep;
     f64[C.LEARNING_RATE] = plan.learningRate;
     f64[C.OPTIMIZER_T] = plan.globalStep + 1;
@@ -144,7 +159,7 @@ export class PoolEngine extends PhasedEngine {
     await this.publish(kind, total);
     const seconds = (performance.now() - t0) / 1000;
     if (kind === C.Phase.Grad || kind === C.Phase.Hogwild) this.stats.gradSeconds += seconds;
-    else this.stats.updateSeconds += seconds;
+    else if (kind !== C.Phase.Evaluate) this.stats.updateSeconds += seconds;
   }
 
   /** Seconds of one round trip through every worker with no work in it: the dispatch cost of a phase. */

@@ -1,7 +1,7 @@
 import type { Kernels } from '../kernels/kernels.js';
 import { BATCH_NORM_MOMENTUM } from '../kernels/batchnorm.js';
 import { adamStep, runningStatsUpdate, sgdStep } from '../kernels/optim.js';
-import { collectStats } from '../nn/diagnostics.js';
+import { collectStats, STAT_CORRECT, STAT_LOSS } from '../nn/diagnostics.js';
 import { backward, batchNormStatistics, forward, lossSum, type LayerViews, type Workspace } from '../nn/network.js';
 import type { OptimizerSpec } from '../nn/optimizers.js';
 import { trainable, type TensorSlice } from '../nn/params.js';
@@ -16,6 +16,7 @@ import { NORM_BLOCK, NORM_FIELDS, type Arena } from './arena.js';
  *  3. update: over one block, sum the slots (unless reduced already), then apply the optimizer,
  *     reading parameter buffer `paramBuffer` and writing the other one, and record the block's
  *     norms of the update and the weights.
+ * and, outside steps, evaluate: one micro-shard's forward at evaluation, its loss into its slot.
  * Tasks are small descriptors of offsets and counts, never arrays.
  */
 
@@ -93,6 +94,20 @@ export class StepContext {
     collectStats(arena.slotStats(t.slot), arena.layout.stats, ws, t.rows, loss, correct, kernels);
     backward(spec, params, grads, ws, x, labels, t.rows, 1 / t.batchRows, kernels, pass);
     batchNormStatistics(spec, grads, ws, t.rows, t.rows / t.batchRows);
+  }
+
+  /** Evaluation: the micro-shard's forward at evaluation (running statistics, no dropout), its loss and right rows. */
+  evaluate(t: GradTask): void {
+    const { arena } = this;
+    const inputs = arena.spec.inputs;
+    const input = arena.input(t.inputSlot);
+    const x = input.features.subarray(t.rowStart * inputs, (t.rowStart + t.rows) * inputs);
+    const logits = forward(arena.spec, this.params[t.paramBuffer]!, this.workspaces[t.worker]!, x, t.rows, this.kernels);
+    const { loss, correct } = lossSum(arena.spec, logits, input.labels.subarray(t.rowStart, t.rowStart + t.rows), t.rows);
+    const stats = arena.slotStats(t.slot);
+    stats.fill(0);
+    stats[STAT_LOSS] = loss;
+    stats[STAT_CORRECT] = correct;
   }
 
   reduce(block: number, slots: number): void {

@@ -58,6 +58,7 @@ async function serve(task: ServeTask, hooks: WorkerHooks): Promise<void> {
     for (let item = Atomics.add(i32, C.NEXT, 1); item < total; item = Atomics.add(i32, C.NEXT, 1)) {
       hooks.beforeItem?.(phase, step, item);
       if (phase === C.Phase.Grad) ctx.grad(gradTask(arena, plan, item, task.worker));
+      else if (phase === C.Phase.Evaluate) ctx.evaluate(gradTask(arena, plan, item, task.worker));
       else if (phase === C.Phase.Reduce) ctx.reduce(item, slots);
       else if (phase === C.Phase.Update) ctx.update({ ...update, block: item });
       else ctx.hogwild(gradTask(arena, plan, item, task.worker), update);

@@ -18,13 +18,17 @@ const WORKERS = ['inline', 1, 2, 3, 4] as const;
 /** Trains with each worker count and returns the saved weights.safetensors bytes of each. */
 async function weightsFiles(make: () => Promise<Model> | Model, data: Dataset, options: FitOptions): Promise<Buffer[]> {
   const files: Buffer[] = [];
+  const ends: number[] = [];
   for (const workers of WORKERS) {
     const model = await make();
-    await fit(model, data, { ...options, workers });
+    const h = await fit(model, data, { ...options, workers });
+    ends.push(h.end.loss, h.end.trainAccuracy);
     const out = join(dir, `${files.length}-${Math.random().toString(36).slice(2)}`);
     await saveModel(out, model);
     files.push(readFileSync(join(out, 'weights.safetensors')));
   }
+  // The final evaluation runs on the engine too: the same sums in the same order for any worker count.
+  for (let i = 2; i < ends.length; i += 2) expect([ends[i], ends[i + 1]]).toEqual([ends[0], ends[1]]);
   return files;
 }
 
