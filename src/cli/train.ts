@@ -22,6 +22,7 @@ import { Model } from '../nn/model.js';
 import { adam, adamw, OPTIMIZER_NAMES, sgd, type OptimizerName, type OptimizerSpec } from '../nn/optimizers.js';
 import { LR_SCHEDULE_NAMES, type LrScheduleName } from '../nn/schedules.js';
 import { DEFAULT_CACHE_BYTES, trainingRows } from '../pipeline/open.js';
+import { LABEL_ORDERS, type LabelOrder } from '../pipeline/labels.js';
 import type { TrainingRows } from '../pipeline/rows.js';
 import { DEFAULT_SHUFFLE_BUFFER } from '../pipeline/streamRows.js';
 import { DEFAULT_MICRO_BATCH, historyOf, train as trainEvents, type EpochEvent, type History, type StepProgress, type TrainEvent } from '../pipeline/train.js';
@@ -68,6 +69,10 @@ export interface TrainFlags {
   seed: number;
   microBatch: number;
   standardize?: boolean;
+  /** Leave out rows with a null, NaN or infinite feature or a null label, counting them. */
+  dropInvalid?: boolean;
+  /** Class order for string labels. */
+  labelOrder?: LabelOrder;
   validationSplit?: number;
   shuffleBuffer?: number;
   cacheMb: number;
@@ -132,12 +137,18 @@ export async function trainJob(given: TrainFlags, onEvent: (e: TrainEvent) => vo
     label: flags.label, cacheBytes: flags.cacheMb * 2 ** 20,
     ...(flags.features && { features: flags.features }), ...(flags.classes && { classes: flags.classes }),
     ...(flags.standardize && { standardize: true }), ...(flags.shuffleBuffer !== undefined && { shuffleBuffer: flags.shuffleBuffer }),
+    ...(flags.dropInvalid && { dropInvalid: true }), ...(flags.labelOrder !== undefined && { labelOrder: flags.labelOrder }),
     ...(flags.validationSplit !== undefined && { holdout: { fraction: flags.validationSplit, seed: flags.seed } }),
   });
   const test = flags.test === undefined ? undefined : await trainingRows(flags.test, {
     label: flags.label, classes: train.classes, like: train, cacheBytes: flags.cacheMb * 2 ** 20,
-    ...(train.standardize && { standardize: train.standardize }),
+    ...(train.standardize && { standardize: train.standardize }), ...(flags.dropInvalid && { dropInvalid: true }),
   });
+  for (const [rows, file] of [[train, flags.train], [test, flags.test]] as const) {
+    if (rows !== undefined && rows.droppedRows > 0) {
+      process.stderr.write(`quiver: left out ${rows.droppedRows} rows of ${file} with a null, NaN or infinite value (--drop-invalid)\n`);
+    }
+  }
   const spec = mlp({
     inputs: train.featureNames.length,
     classes: train.classes,
@@ -346,6 +357,8 @@ export function addTrainFlags(command: Command): Command {
     .option('--seed <n>', 'seed of every random draw', integerAtLeast('--seed', 0), 42)
     .option('--micro-batch <n>', 'rows per micro-shard (each has its own gradient slot)', integerAtLeast('--micro-batch', 1), DEFAULT_MICRO_BATCH)
     .option('--standardize', 'standardize features to mean 0, std 1 (statistics from the training rows, saved in model.json)')
+    .option('--drop-invalid', 'leave out rows with a null, NaN or infinite feature or a null label (counted on stderr) instead of stopping')
+    .option('--label-order <order>', 'class order of string labels: firstSeen (as they first appear) or sorted', oneOf('--label-order', LABEL_ORDERS))
     .option('--validation-split <fraction>', 'hold out this fraction of --train rows (by a hash of row number and --seed) and report validationLoss/validationAccuracy', decimalIn('--validation-split', 0, 1, true))
     .option('--shuffle-buffer <rows>', 'rows mixed by the shuffle buffer when a large file streams', integerAtLeast('--shuffle-buffer', 0), DEFAULT_SHUFFLE_BUFFER)
     .option('--cache-mb <mb>', 'files up to this size are held in memory and reshuffled there; larger ones stream from disk each epoch', integerAtLeast('--cache-mb', 0), DEFAULT_CACHE_BYTES / 2 ** 20)

@@ -328,6 +328,15 @@ describe('quiver train on bad input', () => {
     expect(existsSync(save)).toBe(false);
   });
 
+  it.concurrent('--drop-invalid trains on the other rows and says how many it left out', async ({ expect }) => {
+    const save = path.join(dir, 'dropped');
+    const run = await quiver(['train', '--train', files.nan!, '--epochs', '2', '--drop-invalid', '--log-format', 'json', '--save', save]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^quiver: left out 1 rows of .*nan\.arrow with a null, NaN or infinite value \(--drop-invalid\)\n$/);
+    expect(ndjson(run.stdout).at(-1)!.event).toBe('end');
+    expect(existsSync(path.join(save, 'weights.safetensors'))).toBe(true);
+  });
+
   it.concurrent('refuses an unknown flag with exit 2 and no stack', async ({ expect }) => {
     const run = await quiver(['train', '--train', TRAIN, '--bogus']);
     expect(run.status).toBe(2);
