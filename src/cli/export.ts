@@ -9,7 +9,6 @@
  */
 import type { Command } from 'commander';
 import { loadModel } from '../io/modelFile.js';
-import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, writeOnnx } from '../io/onnx.js';
 import { oneOf } from './args.js';
 
 export interface ExportFlags {
@@ -21,6 +20,8 @@ export interface ExportFlags {
 /** Loads (and so checks) the model, writes the export; returns its size in bytes. */
 export async function exportJob(flags: ExportFlags): Promise<{ bytes: number; inputs: number; outputs: number }> {
   const model = await loadModel(flags.model);
+  // Loaded here, not with the command line: onnx-proto (protobufjs) is only needed to export.
+  const { writeOnnx } = await import('../io/onnx.js');
   const bytes = await writeOnnx(flags.out, model);
   return { bytes, inputs: model.spec.inputs, outputs: model.outputs };
 }
@@ -34,6 +35,7 @@ export function registerExport(program: Command): void {
     .option('--format <format>', 'onnx: input (N, features) float32 → probability', oneOf('--format', ['onnx'] as const), 'onnx')
     .action(async (flags: ExportFlags) => {
       const { bytes, inputs, outputs } = await exportJob(flags);
+      const { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT } = await import('../io/onnx.js');
       process.stderr.write(`wrote ${flags.out} (${bytes} bytes, ONNX opset ${ONNX_OPSET}): ${ONNX_INPUT} (N, ${inputs}) → ${ONNX_OUTPUT} (N, ${outputs})\n`);
     });
 }

@@ -8,9 +8,7 @@
  * await plotRun(history, 'out/run.svg');         // one run's losses, per-layer gradient norms
  */
 import { extname } from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { ConfigError } from '../errors.js';
 import type { EndEvent, EpochEvent, History } from '../pipeline/train.js';
 import { writeFileAtomic } from './atomic.js';
@@ -94,6 +92,8 @@ const PANEL = { width: 340, height: 220 };
 
 /** The vega-lite spec as SVG text. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded on first use: every quiver command would otherwise carry vega's modules.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -107,6 +107,7 @@ export async function writeChart(spec: TopLevelSpec, file: string): Promise<void
   const format = plotFormat(file);
   const svg = await renderSvg(spec);
   if (format === 'svg') return writeFileAtomic(file, svg);
+  const { Resvg } = await import('@resvg/resvg-js');
   const png = new Resvg(svg, {
     background: 'white',
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
