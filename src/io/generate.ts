@@ -19,10 +19,10 @@
  * await writeClassificationArrow('train.arrow', { rows: 1e6, features: 20, informative: 10, classes: 2, seed: 42 });
  */
 import assert from 'node:assert';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { Field, Float32, Int32, RecordBatch, RecordBatchFileWriter, Schema, Struct, makeData } from 'apache-arrow';
+import { Field, Float32, Int32, RecordBatch, Schema, Struct, makeData } from 'apache-arrow';
 import { ConfigError } from '../errors.js';
 import { Prng } from '../nn/prng.js';
+import { openBatchWriter } from './predictions.js';
 
 export interface MakeClassificationOptions {
   /** Number of rows to generate. */
@@ -219,11 +219,6 @@ export function* makeClassification(options: MakeClassificationOptions): Generat
   }
 }
 
-/** A file writer that says how many bytes it has queued, so the caller can drain exactly those. */
-class CountingFileWriter extends RecordBatchFileWriter {
-  get bytesQueued(): number { return this._position; }
-}
-
 /** Columns f0…f{features-1} (Float32) and label (Int32). */
 function classificationSchema(features: number): Schema {
   const fields = Array.from({ length: features }, (_, j) => new Field(`f${j}`, new Float32(), false));
@@ -243,55 +238,27 @@ function toRecordBatch(schema: Schema, batch: ClassificationBatch, features: num
 }
 
 /**
- * Writes the rows as an Arrow IPC file, one record batch per `batchRows` rows. Each batch's bytes
- * reach the disk before the next batch is drawn, so memory stays at about one batch; the file is
- * written as `${path}.tmp-${pid}` and renamed into place only when complete.
+ * Writes the rows as an Arrow IPC file, one record batch per `batchRows` rows, through the
+ * predictions' batch writer: each batch's bytes reach the disk before the next batch is drawn,
+ * so memory stays at about one batch, and the file gets its name only when complete.
  */
 export async function writeClassificationArrow(path: string, options: MakeClassificationOptions,
                                                onProgress?: (rowsDone: number) => void): Promise<void> {
   const o = resolveOptions(options);
   const schema = classificationSchema(o.features);
-  const temp = `${path}.tmp-${process.pid}`;
-  const file = await open(temp, 'w').catch((err: unknown) => { throw cannotWrite(path, err); });
+  const out = await openBatchWriter(path, schema, 'file').catch((err: unknown) => { throw cannotWrite(path, err); });
   try {
-    const writer = new CountingFileWriter();
-    // write() queues the batch's bytes synchronously; we take them off the queue ourselves, so a
-    // batch is on disk before the next is drawn (piping toNodeStream() would not hold us back).
-    const queue = writer[Symbol.asyncIterator]();
-    let flushed = 0, rowsDone = 0;
+    let rowsDone = 0;
     for (const batch of makeClassification(o)) {
-      writer.write(toRecordBatch(schema, batch, o.features));
-      await writeFully(file, await take(queue, writer.bytesQueued - flushed));
-      flushed = writer.bytesQueued;
+      await out.write(toRecordBatch(schema, batch, o.features));
       rowsDone += batch.rows;
       onProgress?.(rowsDone);
     }
-    writer.close(); // queues the footer and ends the queue
-    await writeFully(file, await take(queue, Infinity));
-    await file.sync(); // as writeFileAtomic does: the bytes are on disk before the name is
-    await file.close();
-    await rename(temp, path).catch((err: unknown) => { throw cannotWrite(path, err); });
   } catch (err) {
-    await file.close().catch(() => undefined);
-    await rm(temp, { force: true });
-    throw err;
+    await out.abort();
+    throw cannotWrite(path, err);
   }
-}
-
-/** `bytes` bytes off the writer's queue, or all that is left once it has ended. */
-async function take(queue: AsyncIterator<Uint8Array>, bytes: number): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  for (let n = 0; n < bytes;) {
-    const next = await queue.next();
-    if (next.done) break;
-    chunks.push(next.value);
-    n += next.value.byteLength;
-  }
-  return Buffer.concat(chunks);
-}
-
-async function writeFully(file: FileHandle, buffer: Buffer): Promise<void> {
-  for (let offset = 0; offset < buffer.byteLength;) offset += (await file.write(buffer, offset)).bytesWritten;
+  await out.close().catch((err: unknown) => { throw cannotWrite(path, err); });
 }
 
 function cannotWrite(path: string, err: unknown): ConfigError {
