@@ -37,7 +37,7 @@ import { quiverGemm } from './peers/quiverGemm.js';
 import { tfjsGemm, tfjsTrain } from './peers/tfjs.js';
 import { torchGemm, torchPython, torchTrain } from './peers/torch.js';
 import {
-  gigaRate, layerInits, machine, median, quiverOrder, thousands, type Evaluation, type GemmShape, type TrainJob, type TrainResult,
+  calibrate, gigaRate, layerInits, machine, median, quiverOrder, thousands, type Evaluation, type GemmShape, type TrainJob, type TrainResult,
 } from './peers/workload.js';
 
 const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'GEMM'] as const;
@@ -213,21 +213,32 @@ async function runGemm(o: Options, rows: Row[]): Promise<void> {
   const rand = (count: number): Float32Array => Float32Array.from({ length: count }, () => rng.uniform(-1, 1));
   const torch = o.systems.has('pytorch') ? torchGemm(m, n, k, runs, minSeconds) : undefined;
   if (typeof torch === 'string') log(`GEMM pytorch: ${torch}`);
+  interface Cell { shape: GemmShape; system: string; run: () => void; note: string; reps: number; rates: number[] }
+  const cells: Cell[] = [];
+  const disposers: (() => void)[] = [];
+  for (const [shape] of GEMM_SHAPES) {
+    for (const kernels of ['ts', 'wasm'] as const) {
+      if (!o.systems.has(`quiver-${kernels}-1`)) continue;
+      const g = await quiverGemm(kernels, shape, m, n, k, rand);
+      cells.push({ shape, system: `quiver-${kernels}`, run: g.run, note: g.note, reps: 0, rates: [] });
+    }
+    if (o.systems.has('tfjs-wasm')) {
+      const g = await tfjsGemm(shape, m, n, k, rand);
+      cells.push({ shape, system: 'tfjs-wasm', run: g.run, note: `${g.note}, tf.matMul`, reps: 0, rates: [] });
+      disposers.push(g.dispose);
+    }
+  }
+  for (const c of cells) c.reps = calibrate(c.run, minSeconds);
+  // Round-robin: each round times every cell once, so a noisy moment on a shared machine costs
+  // one run of several cells, which the median drops, rather than every run of one cell.
+  for (let r = 0; r < runs; r++) for (const c of cells) c.rates.push(gigaRate(c.run, c.reps, flops));
+  disposers.forEach((d) => d());
   for (const [shape] of GEMM_SHAPES) {
     const add = (system: string, gflops: number, note: string): void => {
       rows.push({ workload: `GEMM-${shape}`, system, seconds: flops / gflops / 1e9, samplesPerSecond: null, gflops, note });
       log(`GEMM ${shape} ${system}: ${gflops.toFixed(2)} GFLOP/s`);
     };
-    for (const kernels of ['ts', 'wasm'] as const) {
-      if (!o.systems.has(`quiver-${kernels}-1`)) continue;
-      const g = await quiverGemm(kernels, shape, m, n, k, rand);
-      add(`quiver-${kernels}`, gigaRate(g.run, flops, runs, minSeconds), g.note);
-    }
-    if (o.systems.has('tfjs-wasm')) {
-      const g = await tfjsGemm(shape, m, n, k, rand);
-      add('tfjs-wasm', gigaRate(g.run, flops, runs, minSeconds), `${g.note}, tf.matMul`);
-      g.dispose();
-    }
+    for (const c of cells.filter((x) => x.shape === shape)) add(c.system, median(c.rates), c.note);
     if (torch !== undefined && typeof torch !== 'string') add('pytorch', torch.gflops[shape], torch.note);
   }
 }
@@ -300,7 +311,7 @@ async function main(): Promise<void> {
     await runWorkload(w, o, rows);
   }
   if (o.workloads.has('GEMM')) {
-    headers.push(`GEMM: 512³ (m = n = k = 512), one thread, median of ${o.quick ? 3 : 5} runs of ≥ ${o.quick ? 0.1 : 0.2} s; `
+    headers.push(`GEMM: 512³ (m = n = k = 512), one thread, median of ${o.quick ? 3 : 5} runs of ≥ ${o.quick ? 0.1 : 0.2} s (taken round-robin); `
       + 'each library in its own weight layout: quiver and PyTorch (nOut, nIn), tfjs (nIn, nOut), so tfjs\'s forward is x·kernel, '
       + 'its input grad dy·kernelᵀ, its weight grad xᵀ·dy');
     references.set('GEMM', 'quiver-wasm');

@@ -118,26 +118,21 @@ export async function repeat<T extends { seconds: number }>(runs: number, once: 
   return { seconds, last: last! };
 }
 
-/**
- * Operations per second of `run` (`ops` a call), in billions: the median of `runs` timed runs of
- * at least `minSeconds` each, after one untimed call and a calibration of the repetitions.
- */
-export function gigaRate(run: () => void, ops: number, runs: number, minSeconds: number): number {
+/** Repetitions of `run` that take at least `minSeconds`, after one untimed call. */
+export function calibrate(run: () => void, minSeconds: number): number {
   run();
-  let reps = 1;
-  for (;;) {
+  for (let reps = 1; ; reps *= 2) {
     const t = performance.now();
     for (let r = 0; r < reps; r++) run();
-    if ((performance.now() - t) / 1000 >= minSeconds) break;
-    reps *= 2;
+    if ((performance.now() - t) / 1000 >= minSeconds) return reps;
   }
-  const rates: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    for (let r = 0; r < reps; r++) run();
-    rates.push((ops * reps) / ((performance.now() - t) / 1000) / 1e9);
-  }
-  return median(rates);
+}
+
+/** Billions of operations per second of `reps` calls of `run`, `ops` each. */
+export function gigaRate(run: () => void, reps: number, ops: number): number {
+  const t = performance.now();
+  for (let r = 0; r < reps; r++) run();
+  return (ops * reps) / ((performance.now() - t) / 1000) / 1e9;
 }
 
 /** "2 × AMD EPYC, node v20…", for the foot of a table. */
