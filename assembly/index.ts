@@ -7,7 +7,7 @@ export { gemm } from './gemm';
 export { denseForward, denseBackward } from './dense';
 export { activationForward, activationBackward } from './activations';
 export { sgdUpdate } from './optim';
-export { sumSlots, layerStats } from './reduce';
+export { sumSlots, layerStats, sumSquares, sumSquaredDiff } from './reduce';
 
 /**
  * End of the module's static data in the shared memory: the loader checks it lies inside the

@@ -68,3 +68,39 @@ export function layerStats(totals: usize, units: usize, a: usize, y: usize, m: i
   store<f64>(totals + 8, f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) + sTail);
   store<f64>(totals + 16, f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1) + qTail);
 }
+
+/** Σ x² over n float32 values, in float64 (two lanes, then their sum). */
+export function sumSquares(x: usize, n: i32): f64 {
+  const n4 = n & ~3;
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const lo = f64x2.promote_low_f32x4(v);
+    const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+    s0 = f64x2.add(s0, f64x2.mul(lo, lo));
+    s1 = f64x2.add(s1, f64x2.mul(hi, hi));
+  }
+  let tail: f64 = 0;
+  for (; i < n; i++) { const v = <f64>load<f32>(x + (<usize>i << 2)); tail += v * v; }
+  const s = f64x2.add(s0, s1);
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) + tail;
+}
+
+/** Σ (a − b)² over n float32 values, the difference taken in float64. */
+export function sumSquaredDiff(a: usize, b: usize, n: i32): f64 {
+  const n4 = n & ~3;
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const va = v128.load(a + (<usize>i << 2)), vb = v128.load(b + (<usize>i << 2));
+    const lo = f64x2.sub(f64x2.promote_low_f32x4(va), f64x2.promote_low_f32x4(vb));
+    const hi = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(va, va, 2, 3, 0, 1)), f64x2.promote_low_f32x4(i32x4.shuffle(vb, vb, 2, 3, 0, 1)));
+    s0 = f64x2.add(s0, f64x2.mul(lo, lo));
+    s1 = f64x2.add(s1, f64x2.mul(hi, hi));
+  }
+  let tail: f64 = 0;
+  for (; i < n; i++) { const d = <f64>load<f32>(a + (<usize>i << 2)) - <f64>load<f32>(b + (<usize>i << 2)); tail += d * d; }
+  const s = f64x2.add(s0, s1);
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) + tail;
+}

@@ -10,7 +10,7 @@ import { ACTIVATIONS, type ActivationName } from '../nn/activations.js';
 import { denseBackward, denseForward } from './dense.js';
 import { gemmStrided } from './gemm.js';
 import { sgdUpdate } from './optim.js';
-import { layerStats, sumSlots } from './reduce.js';
+import { layerStats, sumSlots, sumSquaredDiff, sumSquares } from './reduce.js';
 import type { Floats } from './types.js';
 
 /** Which set: `--kernels ts|wasm`. */
@@ -44,6 +44,10 @@ export interface Kernels {
   sumSlots(out: Floats, slots: Floats, stride: number, count: number, n: number): void;
   /** units (n) = rows where a (m,n) > 0, per unit; totals = [Σ units, Σ y, Σ y²] (see nn/diagnostics.ts). */
   layerStats(totals: Float64Array, units: Float64Array, a: Floats, y: Floats, m: number, n: number): void;
+  /** Σ x² over n values, in float64. */
+  sumSquares(x: Floats, n: number): number;
+  /** Σ (a − b)² over n values, in float64. */
+  sumSquaredDiff(a: Floats, b: Floats, n: number): number;
   /** v ← μ·v + g; p ← p − lr·v (plain SGD when momentum is 0 or vOut/vIn are null). */
   sgdUpdate(pOut: Floats, pIn: Floats, grad: Floats, vOut: Floats | null, vIn: Floats | null,
             n: number, learningRate: number, momentum: number): void;
@@ -70,5 +74,7 @@ export const tsKernels: Kernels = {
   gemmStrided,
   sumSlots,
   layerStats,
+  sumSquares,
+  sumSquaredDiff,
   sgdUpdate,
 };

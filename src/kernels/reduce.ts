@@ -43,3 +43,10 @@ export function layerStats(totals: Float64Array, units: Float64Array, a: Floats,
   totals[1] = sum;
   totals[2] = sumSq;
 }
+
+/** Σ (a − b)² over n values, in float64. */
+export function sumSquaredDiff(a: Floats, b: Floats, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) { const d = a[i]! - b[i]!; s += d * d; }
+  return s;
+}

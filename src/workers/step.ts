@@ -166,29 +166,25 @@ export class StepContext {
     for (let l = 0; l < this.arena.spec.layers.length; l++) norms.fill(0, this.normsOf(block, l), this.normsOf(block, l) + 2);
     for (const [t, a, b] of this.pieces(start, end)) {
       if (!trainable(t)) continue;
-      let s = 0;
-      for (let i = a; i < b; i++) { const g = grad[i]!; s += g * g; }
-      norms[this.normsOf(block, t.layer) + (t.role === 'weight' ? 0 : 1)] += s;
+      norms[this.normsOf(block, t.layer) + (t.role === 'weight' ? 0 : 1)] += this.kernels.sumSquares(grad.subarray(a, b), b - a);
     }
   }
 
   /** Fields 2–4: Σ (new − old)² and Σ old² of the weights, Σ new² of everything (non-finite once anything overflowed). */
   private updateNorms(block: number, start: number, end: number, from: number): void {
-    const norms = this.arena.norms;
+    const { norms } = this.arena;
+    const k = this.kernels;
     const pIn = this.arena.params(from);
     const pOut = this.arena.params(1 - from);
     for (let l = 0; l < this.arena.spec.layers.length; l++) norms.fill(0, this.normsOf(block, l) + 2, this.normsOf(block, l) + NORM_FIELDS);
     for (const [t, a, b] of this.pieces(start, end)) {
       const o = this.normsOf(block, t.layer);
-      let all = 0;
-      for (let i = a; i < b; i++) { const v = pOut[i]!; all += v * v; }
-      norms[o + 4] += all;
+      const after = pOut.subarray(a, b);
+      norms[o + 4] += k.sumSquares(after, b - a);
       if (t.role !== 'weight') continue;
-      let delta = 0;
-      let old = 0;
-      for (let i = a; i < b; i++) { const p = pIn[i]!; const d = pOut[i]! - p; delta += d * d; old += p * p; }
-      norms[o + 2] += delta;
-      norms[o + 3] += old;
+      const before = pIn.subarray(a, b);
+      norms[o + 2] += k.sumSquaredDiff(after, before, b - a);
+      norms[o + 3] += k.sumSquares(before, b - a);
     }
   }
 

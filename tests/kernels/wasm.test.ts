@@ -4,7 +4,7 @@ import { denseBackward, denseForward } from '../../src/kernels/dense.js';
 import { gemmStrided } from '../../src/kernels/gemm.js';
 import { tsKernels } from '../../src/kernels/kernels.js';
 import { sgdUpdate } from '../../src/kernels/optim.js';
-import { layerStats, sumSlots } from '../../src/kernels/reduce.js';
+import { layerStats, sumSlots, sumSquaredDiff, sumSquares } from '../../src/kernels/reduce.js';
 import { ACTIVATION_CODES, hasRelaxedSimd, loadWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
 import { ACTIVATIONS, type ActivationName } from '../../src/nn/activations.js';
 import { hiddenLayer, mlp } from '../../src/nn/layers.js';
@@ -444,6 +444,19 @@ describe('wasm kernels', () => {
       }
     }
     console.log(`layerStats: counts exact, sums within ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-12);
+  });
+
+  it('sumSquares and sumSquaredDiff agree with the TypeScript kernels to 1e-12 in float64', () => {
+    let worst = 0;
+    for (const n of [...SIZES, 4096, 4099]) {
+      reset();
+      const rng = new Prng(n);
+      const a = random(n, rng), b = random(n, rng);
+      const rel = (x: number, y: number): number => Math.abs(x - y) / Math.max(y, 1e-300);
+      worst = Math.max(worst, rel(wasm.sumSquares(a, n), sumSquares(a, n)), rel(wasm.sumSquaredDiff(a, b, n), sumSquaredDiff(a, b, n)));
+    }
+    console.log(`sumSquares, sumSquaredDiff: max relative difference ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(1e-12);
   });
 

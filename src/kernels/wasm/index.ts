@@ -53,6 +53,8 @@ interface Exports {
   sgdUpdate(pOut: number, pIn: number, grad: number, vOut: number, vIn: number, n: number, lr: number, momentum: number): void;
   sumSlots(out: number, slots: number, stride: number, count: number, n: number): void;
   layerStats(totals: number, units: number, a: number, y: number, m: number, n: number): void;
+  sumSquares(x: number, n: number): number;
+  sumSquaredDiff(a: number, b: number, n: number): number;
 }
 
 // Feature probes, each the smallest module that uses the feature (a function returning v128).
@@ -183,6 +185,12 @@ function bind(e: Exports, buffer: ArrayBufferLike, variant: WasmKernels['variant
     },
     sumSlots(out, slots, stride, count, n) {
       e.sumSlots(at(out), at(slots), stride, count, n);
+    },
+    sumSquares(x, n) {
+      return e.sumSquares(at(x), n);
+    },
+    sumSquaredDiff(a, b, n) {
+      return e.sumSquaredDiff(at(a), at(b), n);
     },
     layerStats(totals, units, a, y, m, n) {
       if (totals.buffer !== buffer || units.buffer !== buffer) notInArena();
