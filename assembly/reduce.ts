@@ -9,10 +9,12 @@ const CHUNK: i32 = 1024;
 
 /**
  * out (n) = Σ_{s<count} slots[s·stride + i], added in slot order with float32 rounding after each
- * addition (stride in floats), as the TypeScript kernel does.
+ * addition (stride in floats), as the TypeScript kernel does; returns Σ out² in float64.
  */
-export function sumSlots(out: usize, slots: usize, stride: i32, count: i32, n: i32): void {
+export function sumSlots(out: usize, slots: usize, stride: i32, count: i32, n: i32): f64 {
   const sb = <usize>stride << 2;
+  let sq = f64x2.splat(0);
+  let tail: f64 = 0;
   for (let c = 0; c < n; c += CHUNK) {
     const len = <usize>(n - c < CHUNK ? n - c : CHUNK) << 2;
     const o = out + (<usize>c << 2), first = slots + (<usize>c << 2);
@@ -23,7 +25,16 @@ export function sumSlots(out: usize, slots: usize, stride: i32, count: i32, n: i
       for (; i < len4; i += 16) v128.store(o + i, f32x4.add(v128.load(o + i), v128.load(src + i)));
       for (; i < len; i += 4) store<f32>(o + i, load<f32>(o + i) + load<f32>(src + i));
     }
+    // Σ out² of the finished chunk, still in L1: the gradient's squared norm, for free.
+    let i: usize = 0;
+    for (; i < len4; i += 16) {
+      const v = v128.load(o + i);
+      const lo = f64x2.promote_low_f32x4(v), hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+      sq = f64x2.add(sq, f64x2.add(f64x2.mul(lo, lo), f64x2.mul(hi, hi)));
+    }
+    for (; i < len; i += 4) { const v = <f64>load<f32>(o + i); tail += v * v; }
   }
+  return f64x2.extract_lane(sq, 0) + f64x2.extract_lane(sq, 1) + tail;
 }
 
 /**

@@ -40,17 +40,20 @@ export interface Kernels {
   /** out (m,n) = A (m,k) · B (k,n) [+ out]; A(i,p) = a[i·ars + p·acs], B(p,j) = b[p·brs + j·bcs]. */
   gemmStrided(out: Floats, a: Floats, b: Floats, m: number, n: number, k: number,
               ars: number, acs: number, brs: number, bcs: number, accumulate: boolean): void;
-  /** out (n) = Σ_s slots[s·stride + i], in slot order. */
-  sumSlots(out: Floats, slots: Floats, stride: number, count: number, n: number): void;
+  /** out (n) = Σ_s slots[s·stride + i], in slot order; returns Σ out² (float64). */
+  sumSlots(out: Floats, slots: Floats, stride: number, count: number, n: number): number;
   /** units (n) = rows where a (m,n) > 0, per unit; totals = [Σ units, Σ y, Σ y²] (see nn/diagnostics.ts). */
   layerStats(totals: Float64Array, units: Float64Array, a: Floats, y: Floats, m: number, n: number): void;
   /** Σ x² over n values, in float64. */
   sumSquares(x: Floats, n: number): number;
   /** Σ (a − b)² over n values, in float64. */
   sumSquaredDiff(a: Floats, b: Floats, n: number): number;
-  /** v ← μ·v + g; p ← p − lr·v (plain SGD when momentum is 0 or vOut/vIn are null). */
+  /**
+   * v ← μ·v + g; p ← p − lr·v (plain SGD when momentum is 0 or vOut/vIn are null); with `sums`
+   * (3 float64), adds Σ (new − old)², Σ old², Σ new² to it.
+   */
   sgdUpdate(pOut: Floats, pIn: Floats, grad: Floats, vOut: Floats | null, vIn: Floats | null,
-            n: number, learningRate: number, momentum: number): void;
+            n: number, learningRate: number, momentum: number, sums?: Float64Array | null): void;
 }
 
 function activationForward(activation: ActivationName, a: Floats, z: Floats, alpha: Floats | null, m: number, n: number): void {

@@ -12,19 +12,38 @@ import type { Floats } from './types.js';
 /**
  * SGD with momentum as PyTorch defines it (torch.optim.SGD, dampening 0):
  *   v ← μ·v + g;  p ← p − lr·v        (μ = 0: p ← p − lr·g, and v is not used)
- * The fast path for plain SGD and momentum; sgdStep below has every option.
+ * The fast path for plain SGD and momentum; sgdStep below has every option. With `sums`,
+ * adds the update's squared norms to it (see updateSums).
  */
 export function sgdUpdate(pOut: Floats, pIn: Floats, grad: Floats, vOut: Floats | null, vIn: Floats | null,
-                          n: number, learningRate: number, momentum: number): void {
+                          n: number, learningRate: number, momentum: number, sums: Float64Array | null = null): void {
   if (momentum === 0 || vOut === null || vIn === null) {
     for (let i = 0; i < n; i++) pOut[i] = pIn[i]! - learningRate * grad[i]!;
-    return;
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = momentum * vIn[i]! + grad[i]!;
+      vOut[i] = v;
+      pOut[i] = pIn[i]! - learningRate * v;
+    }
   }
+  if (sums !== null) updateSums(sums, pOut, pIn, n);
+}
+
+/** sums[0..2] += Σ (new − old)², Σ old², Σ new², in float64: the update's and the weights' squared norms. */
+export function updateSums(sums: Float64Array, pNew: Floats, pOld: Floats, n: number): void {
+  let delta = 0;
+  let old = 0;
+  let neu = 0;
   for (let i = 0; i < n; i++) {
-    const v = momentum * vIn[i]! + grad[i]!;
-    vOut[i] = v;
-    pOut[i] = pIn[i]! - learningRate * v;
+    const p = pOld[i]!;
+    const q = pNew[i]!;
+    delta += (q - p) * (q - p);
+    old += p * p;
+    neu += q * q;
   }
+  sums[0] += delta;
+  sums[1] += old;
+  sums[2] += neu;
 }
 
 /** g·gradScale clamped to [−clipValue, clipValue]. */

@@ -3,14 +3,16 @@
  * after each addition, always. The order is the same whatever the number of workers, which is
  * what makes a run's weights bit-identical for any worker count. `slots` starts at this shard's
  * first element in slot 0; slots are walked one at a time so every pass is contiguous.
+ * Returns Σ out², the summed gradient's squared norm, in float64.
  */
 import type { Floats } from './types.js';
-export function sumSlots(out: Floats, slots: Floats, stride: number, count: number, n: number): void {
+export function sumSlots(out: Floats, slots: Floats, stride: number, count: number, n: number): number {
   for (let i = 0; i < n; i++) out[i] = slots[i]!;
   for (let s = 1; s < count; s++) {
     const o = s * stride;
     for (let i = 0; i < n; i++) out[i] = out[i]! + slots[o + i]!;
   }
+  return sumSquares(out, n);
 }
 
 /** Σ x² over n values, in float64. */

@@ -71,8 +71,11 @@ const MAX_PAGES = 65536; // 4 GiB, the most a wasm32 memory can address
 const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 /** Parameters per update block: large enough that claiming one costs nothing, small enough to balance 2–16 workers. */
 export const NORM_BLOCK = 4096;
-/** Per block and layer: ‖∇W‖², ‖∇other‖², ‖ΔW‖², ‖W‖², ‖new parameters‖² (see step.ts). */
-export const NORM_FIELDS = 5;
+/**
+ * Per block and layer (see step.ts): ‖∇W‖², ‖∇other‖²; for the weights ‖ΔW‖², ‖W‖², ‖W new‖²;
+ * for the layer's other tensors the same three.
+ */
+export const NORM_FIELDS = 8;
 
 export function layoutArena(spec: ModelSpec, options: ArenaOptions): ArenaLayout {
   const params = paramLayout(spec);

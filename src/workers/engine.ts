@@ -125,7 +125,7 @@ export abstract class PhasedEngine implements StepEngine {
         x.gradSqOther += n[o + 1]!;
         x.deltaSqWeight += n[o + 2]!;
         x.weightSq += n[o + 3]!;
-        all += n[o + 4]!;
+        all += n[o + 4]! + n[o + 7]!;
       }
     }
     return { norms, finite: Number.isFinite(all) };

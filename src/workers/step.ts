@@ -111,20 +111,15 @@ export class StepContext {
   }
 
   reduce(block: number, slots: number): void {
-    const [start, end] = this.range(block);
-    this.sum(start, end, slots);
-    this.gradNorms(block, this.arena.grad(0), start, end);
+    this.sum(block, slots);
   }
 
   update(t: UpdateTask): void {
     const [start, end] = this.range(t.block);
-    const grad = this.arena.grad(0);
-    if (!t.reduced) {
-      this.sum(start, end, t.slots);
-      this.gradNorms(t.block, grad, start, end);
-    }
-    this.apply(grad, start, end, t.paramBuffer, 1 - t.paramBuffer, t, 1);
-    this.updateNorms(t.block, start, end, t.paramBuffer);
+    if (!t.reduced) this.sum(t.block, t.slots);
+    const norms = this.arena.norms;
+    for (let l = 0; l < this.arena.spec.layers.length; l++) norms.fill(0, this.normsOf(t.block, l) + 2, this.normsOf(t.block, l) + NORM_FIELDS);
+    this.apply(this.arena.grad(0), start, end, t.paramBuffer, 1 - t.paramBuffer, t, 1, t.block);
   }
 
   /**
@@ -141,10 +136,20 @@ export class StepContext {
     return [start, Math.min(this.size, start + NORM_BLOCK)];
   }
 
-  /** Slot 0 [start, end) ← Σ_s slot s, in slot order. */
-  private sum(start: number, end: number, slots: number): void {
+  /**
+   * Slot 0 ← Σ_s slot s, in slot order, over the block, tensor by tensor; fields 0 and 1 of the
+   * block's norms get Σ g² of the weights and of the other learned tensors, per layer.
+   */
+  private sum(block: number, slots: number): void {
     const { arena } = this;
-    this.kernels.sumSlots(arena.grad(0).subarray(start, end), arena.gradSlotsFrom(start), arena.layout.stride, slots, end - start);
+    const [start, end] = this.range(block);
+    const grad = arena.grad(0);
+    const norms = arena.norms;
+    for (let l = 0; l < arena.spec.layers.length; l++) norms.fill(0, this.normsOf(block, l), this.normsOf(block, l) + 2);
+    for (const [t, a, b] of this.pieces(start, end)) {
+      const sq = this.kernels.sumSlots(grad.subarray(a, b), arena.gradSlotsFrom(a), arena.layout.stride, slots, b - a);
+      if (trainable(t)) norms[this.normsOf(block, t.layer) + (t.role === 'weight' ? 0 : 1)] += sq;
+    }
   }
 
   /** The tensors that overlap [start, end), each with its overlap. */
@@ -160,69 +165,47 @@ export class StepContext {
     return (block * this.arena.spec.layers.length + layer) * NORM_FIELDS;
   }
 
-  /** Fields 0 and 1 of the block's norms: Σ g² of weights and of the other learned tensors, per layer. */
-  private gradNorms(block: number, grad: Float32Array, start: number, end: number): void {
-    const norms = this.arena.norms;
-    for (let l = 0; l < this.arena.spec.layers.length; l++) norms.fill(0, this.normsOf(block, l), this.normsOf(block, l) + 2);
-    for (const [t, a, b] of this.pieces(start, end)) {
-      if (!trainable(t)) continue;
-      norms[this.normsOf(block, t.layer) + (t.role === 'weight' ? 0 : 1)] += this.kernels.sumSquares(grad.subarray(a, b), b - a);
-    }
-  }
-
-  /** Fields 2–4: Σ (new − old)² and Σ old² of the weights, Σ new² of everything (non-finite once anything overflowed). */
-  private updateNorms(block: number, start: number, end: number, from: number): void {
-    const { norms } = this.arena;
-    const k = this.kernels;
-    const pIn = this.arena.params(from);
-    const pOut = this.arena.params(1 - from);
-    for (let l = 0; l < this.arena.spec.layers.length; l++) norms.fill(0, this.normsOf(block, l) + 2, this.normsOf(block, l) + NORM_FIELDS);
-    for (const [t, a, b] of this.pieces(start, end)) {
-      const o = this.normsOf(block, t.layer);
-      const after = pOut.subarray(a, b);
-      norms[o + 4] += k.sumSquares(after, b - a);
-      if (t.role !== 'weight') continue;
-      const before = pIn.subarray(a, b);
-      norms[o + 2] += k.sumSquaredDiff(after, before, b - a);
-      norms[o + 3] += k.sumSquares(before, b - a);
-    }
-  }
-
   /**
    * The optimizer over [start, end): parameters and optimizer state from buffer `from` into
    * buffer `to`; batch norm's running statistics get their moving average instead. `weight` is
-   * the gradient's share of the batch (1, or rows/B for one hogwild micro-shard).
+   * the gradient's share of the batch (1, or rows/B for one hogwild micro-shard). With `block`,
+   * the block's norms get Σ (new − old)², Σ old², Σ new²: fields 2–4 for weights, 5–7 for the
+   * rest (a non-finite Σ new² means the update overflowed).
    */
   private apply(grad: Float32Array, start: number, end: number, from: number, to: number,
-                u: Pick<UpdateTask, 'learningRate' | 'gradScale' | 't'>, weight: number): void {
-    const { arena } = this;
+                u: Pick<UpdateTask, 'learningRate' | 'gradScale' | 't'>, weight: number, block?: number): void {
+    const { arena, kernels: k } = this;
     const opt = this.run.optimizer;
     const pIn = arena.params(from);
     const pOut = arena.params(to);
     const slots = arena.layout.optimizerSlots;
     // The optimizer's state is updated in place (see ArenaLayout.optimizer).
-    const s0In = slots > 0 ? arena.optimizerState(0) : null;
-    const s0Out = s0In;
-    const s1In = slots > 1 ? arena.optimizerState(1) : null;
-    const s1Out = s1In;
+    const s0 = slots > 0 ? arena.optimizerState(0) : null;
+    const s1 = slots > 1 ? arena.optimizerState(1) : null;
     const clip = this.run.clipValue;
     const sub = (v: Float32Array | null, a: number, b: number): Float32Array | null => (v === null ? null : v.subarray(a, b));
     for (const [t, a, b] of this.pieces(start, end)) {
       const n = b - a;
+      const o = block === undefined ? -1 : this.normsOf(block, t.layer) + (t.role === 'weight' ? 2 : 5);
+      const sums = o < 0 ? null : arena.norms.subarray(o, o + 3);
+      const [after, before, g] = [pOut.subarray(a, b), pIn.subarray(a, b), grad.subarray(a, b)];
+      if (trainable(t) && opt.name === 'sgd' && !opt.nesterov && opt.weightDecay === 0 && u.gradScale === 1 && clip === Infinity) {
+        // The fast path: the wasm update adds the sums while it has the values in registers.
+        k.sgdUpdate(after, before, g, sub(s0, a, b), sub(s0, a, b), n, u.learningRate, opt.momentum, sums);
+        continue;
+      }
       if (!trainable(t)) {
-        runningStatsUpdate(pOut.subarray(a, b), pIn.subarray(a, b), grad.subarray(a, b), n, BATCH_NORM_MOMENTUM, weight);
+        runningStatsUpdate(after, before, g, n, BATCH_NORM_MOMENTUM, weight);
       } else if (opt.name === 'sgd') {
-        if (!opt.nesterov && opt.weightDecay === 0 && u.gradScale === 1 && clip === Infinity) {
-          this.kernels.sgdUpdate(pOut.subarray(a, b), pIn.subarray(a, b), grad.subarray(a, b), sub(s0Out, a, b), sub(s0In, a, b),
-            n, u.learningRate, opt.momentum);
-        } else {
-          sgdStep(pOut.subarray(a, b), pIn.subarray(a, b), grad.subarray(a, b), sub(s0Out, a, b), sub(s0In, a, b), n,
-            u.learningRate, opt.momentum, opt.nesterov, opt.weightDecay, u.gradScale, clip);
-        }
+        sgdStep(after, before, g, sub(s0, a, b), sub(s0, a, b), n, u.learningRate, opt.momentum, opt.nesterov, opt.weightDecay, u.gradScale, clip);
       } else {
-        adamStep(pOut.subarray(a, b), pIn.subarray(a, b), grad.subarray(a, b), s0Out!.subarray(a, b), s0In!.subarray(a, b),
-          s1Out!.subarray(a, b), s1In!.subarray(a, b), n, u.learningRate, opt.beta1, opt.beta2, opt.epsilon,
-          opt.weightDecay, opt.name === 'adamw', u.t, u.gradScale, clip);
+        adamStep(after, before, g, s0!.subarray(a, b), s0!.subarray(a, b), s1!.subarray(a, b), s1!.subarray(a, b), n,
+          u.learningRate, opt.beta1, opt.beta2, opt.epsilon, opt.weightDecay, opt.name === 'adamw', u.t, u.gradScale, clip);
+      }
+      if (sums !== null) {
+        sums[0] += k.sumSquaredDiff(after, before, n);
+        sums[1] += k.sumSquares(before, n);
+        sums[2] += k.sumSquares(after, n);
       }
     }
   }

@@ -392,9 +392,13 @@ describe('wasm kernels', () => {
         const pIn = random(n, rng), grad = random(n, rng), vIn = withV ? random(n, rng) : null;
         const pOut = view(n), vOut = withV ? view(n) : null;
         const wp = new Float32Array(n), wv = withV ? new Float32Array(n) : null;
-        sgdUpdate(wp, pIn, grad, wv, vIn, n, 0.01, momentum);
-        wasm.sgdUpdate(pOut, pIn, grad, vOut, vIn, n, 0.01, momentum);
+        // The sums start from values already there: the kernels add to them.
+        const sums = ((v) => new Float64Array(v.buffer, v.byteOffset, 3))(view(6)).fill(0.5);
+        const wantSums = new Float64Array(3).fill(0.5);
+        sgdUpdate(wp, pIn, grad, wv, vIn, n, 0.01, momentum, wantSums);
+        wasm.sgdUpdate(pOut, pIn, grad, vOut, vIn, n, 0.01, momentum, sums);
         expectSame(pOut, wp, `p n=${n} μ=${momentum}`);
+        for (let i = 0; i < 3; i++) expect(Math.abs(sums[i]! - wantSums[i]!) / wantSums[i]!).toBeLessThan(1e-12);
         if (vOut !== null && wv !== null && momentum !== 0) expectSame(vOut, wv, `v n=${n}`);
         // in place (hogwild): in and out the same arrays
         const p = pIn.slice(), v = vIn?.slice() ?? null;
@@ -415,9 +419,10 @@ describe('wasm kernels', () => {
         const slots = random(stride * count, rng);
         for (let i = 0; i < slots.length; i += 7) slots[i] = slots[i]! * 1e6; // make the order matter
         const out = view(n), want = new Float32Array(n);
-        sumSlots(want, slots, stride, count, n);
-        wasm.sumSlots(out, slots, stride, count, n);
+        const sq = sumSlots(want, slots, stride, count, n);
+        const wasmSq = wasm.sumSlots(out, slots, stride, count, n);
         expectSame(out, want, `sumSlots n=${n} count=${count}`);
+        expect(Math.abs(wasmSq - sq) / sq).toBeLessThan(1e-12); // Σ out², the gradient's squared norm
       }
     }
     console.log('sumSlots: max diff 0 (bit for bit)');

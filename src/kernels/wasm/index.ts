@@ -50,8 +50,8 @@ interface Exports {
   activationForward(activation: number, a: number, z: number, alpha: number, m: number, n: number): void;
   activationBackward(activation: number, dz: number, dalpha: number, da: number, z: number, a: number, alpha: number,
                      m: number, n: number): void;
-  sgdUpdate(pOut: number, pIn: number, grad: number, vOut: number, vIn: number, n: number, lr: number, momentum: number): void;
-  sumSlots(out: number, slots: number, stride: number, count: number, n: number): void;
+  sgdUpdate(pOut: number, pIn: number, grad: number, vOut: number, vIn: number, n: number, lr: number, momentum: number, sums: number): void;
+  sumSlots(out: number, slots: number, stride: number, count: number, n: number): number;
   layerStats(totals: number, units: number, a: number, y: number, m: number, n: number): void;
   sumSquares(x: number, n: number): number;
   sumSquaredDiff(a: number, b: number, n: number): number;
@@ -180,11 +180,12 @@ function bind(e: Exports, buffer: ArrayBufferLike, variant: WasmKernels['variant
     gemmStrided(out, a, b, m, n, k, ars, acs, brs, bcs, accumulate) {
       e.gemm(at(out), at(a), at(b), m, n, k, ars, acs, brs, bcs, accumulate ? 1 : 0);
     },
-    sgdUpdate(pOut, pIn, grad, vOut, vIn, n, learningRate, momentum) {
-      e.sgdUpdate(at(pOut), at(pIn), at(grad), atOrNull(vOut), atOrNull(vIn), n, learningRate, momentum);
+    sgdUpdate(pOut, pIn, grad, vOut, vIn, n, learningRate, momentum, sums = null) {
+      if (sums !== null && sums.buffer !== buffer) notInArena();
+      e.sgdUpdate(at(pOut), at(pIn), at(grad), atOrNull(vOut), atOrNull(vIn), n, learningRate, momentum, sums === null ? 0 : sums.byteOffset);
     },
     sumSlots(out, slots, stride, count, n) {
-      e.sumSlots(at(out), at(slots), stride, count, n);
+      return e.sumSlots(at(out), at(slots), stride, count, n);
     },
     sumSquares(x, n) {
       return e.sumSquares(at(x), n);
