@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { sigmoid } from '../kernels/activations.js';
 import type { Floats } from '../kernels/types.js';
 import { forward, layerViews, lossSum, workspace, workspaceSize } from './network.js';
 import type { ModelSpec } from './layers.js';
+import { classesOfLogits, probabilitiesOfLogits } from './outputs.js';
 import { initParams, paramLayout, type ParamLayout } from './params.js';
 import { Prng } from './prng.js';
 import { applyStandardization, type Standardization } from '../pipeline/standardize.js';
@@ -53,32 +53,12 @@ export class Model {
 
   /** Probabilities: (rows) of class 1 for two classes, (rows, K) softmax otherwise. */
   predictProba(x: Float32Array, rows: number): Float32Array {
-    const z = this.predictLogits(x, rows);
-    const k = this.outputs;
-    if (k === 1) return z.map(sigmoid);
-    for (let r = 0; r < rows; r++) {
-      const row = z.subarray(r * k, (r + 1) * k);
-      let max = -Infinity;
-      for (const v of row) max = Math.max(max, v);
-      let s = 0;
-      for (let j = 0; j < k; j++) s += Math.exp(row[j]! - max);
-      for (let j = 0; j < k; j++) row[j] = Math.exp(row[j]! - max) / s;
-    }
-    return z;
+    return probabilitiesOfLogits(this.predictLogits(x, rows), rows, this.outputs);
   }
 
   /** Class index per row (threshold 0.5 for two classes, argmax otherwise). */
   predictClasses(x: Float32Array, rows: number): Int32Array {
-    const z = this.predictLogits(x, rows);
-    const k = this.outputs;
-    const out = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) {
-      if (k === 1) { out[r] = z[r]! > 0 ? 1 : 0; continue; }
-      let best = 0;
-      for (let j = 1; j < k; j++) if (z[r * k + j]! > z[r * k + best]!) best = j;
-      out[r] = best;
-    }
-    return out;
+    return classesOfLogits(this.predictLogits(x, rows), rows, this.outputs);
   }
 
   /** Mean loss and accuracy over rows of x with labels (class indices). */

@@ -15,9 +15,11 @@ import { Bool, Field, Float32, Float64, Int32, makeData, RecordBatch, Schema, St
   type Data, type DataType } from 'apache-arrow';
 import { defer, map, type OperatorFunction } from 'rxjs';
 import { ConfigError, DataError, ModelFileError, where } from '../errors.js';
-import { sigmoid } from '../kernels/activations.js';
 import type { Model, ModelInfo } from '../nn/model.js';
+import { classesOfLogits, probabilitiesOfLogits } from '../nn/outputs.js';
 import { copyFeatures, planFeatures, type FeaturePlan } from './columns.js';
+
+export { classesOfLogits, probabilitiesOfLogits } from '../nn/outputs.js';
 
 /** A class's original label value, as model.json keeps it. */
 export type ClassLabel = NonNullable<ModelInfo['classLabels']>[number];
@@ -61,33 +63,6 @@ export function featureNamesOf(model: Model): string[] {
   if (names === undefined) throw new ConfigError('E_CONFIG', 'model: no feature names (model.info.features), so its input columns cannot be found');
   if (names.length !== model.spec.inputs) throw modelFileError(`${names.length} feature names for ${model.spec.inputs} inputs`);
   return names;
-}
-
-/** Class index per row of logits (rows, k): z > 0 for one logit, else the first largest (as Model.predictClasses). */
-export function classesOfLogits(logits: Float32Array, rows: number, k: number): Int32Array {
-  const out = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    if (k === 1) { out[r] = logits[r]! > 0 ? 1 : 0; continue; }
-    let best = 0;
-    for (let j = 1; j < k; j++) if (logits[r * k + j]! > logits[r * k + best]!) best = j;
-    out[r] = best;
-  }
-  return out;
-}
-
-/** σ(z) (rows) for one logit, softmax (rows, k) otherwise: the numbers Model.predictProba gives. */
-export function probabilitiesOfLogits(logits: Float32Array, rows: number, k: number): Float32Array {
-  if (k === 1) return logits.map(sigmoid);
-  const p = new Float32Array(rows * k);
-  for (let r = 0; r < rows; r++) {
-    const o = r * k;
-    let max = -Infinity;
-    for (let j = 0; j < k; j++) max = Math.max(max, logits[o + j]!);
-    let s = 0;
-    for (let j = 0; j < k; j++) s += Math.exp(logits[o + j]! - max);
-    for (let j = 0; j < k; j++) p[o + j] = Math.exp(logits[o + j]! - max) / s;
-  }
-  return p;
 }
 
 /** The Arrow type of the prediction column, and how to build it from class indices. */
