@@ -11,14 +11,14 @@
  * --experimental-wasm-relaxed-simd) the kernels-relaxed.wasm build, with fused multiply-adds, is
  * taken instead.
  *
- * const kernels = await loadWasmKernels(arena.memory) ?? typescriptKernels;
+ * const kernels = await loadWasmKernels(arena.memory) ?? tsKernels;   // tsKernels from ../kernels.ts
  */
 import assert from 'node:assert';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { ActivationName } from '../../nn/activations.js';
 import { WASM_RESERVED_BYTES } from '../../workers/arena.js';
-import { tsKernels, type Kernels } from '../kernels.js';
+import type { Kernels } from '../kernels.js';
 import type { Floats } from '../types.js';
 
 /** The wasm kernel set: every array must be a view into the memory it was loaded on. */
@@ -27,9 +27,6 @@ export interface WasmKernels extends Kernels {
   /** 'simd' (SIMD 128) or 'relaxed-simd' (SIMD 128 with relaxed SIMD's fused multiply-add). */
   readonly variant: 'simd' | 'relaxed-simd';
 }
-
-/** @deprecated the TypeScript set is `tsKernels` in ../kernels.ts; kept for older imports. */
-export const typescriptKernels: Kernels = tsKernels;
 
 /**
  * Each activation's code in the wasm module (the constants at the top of assembly/activations.ts;
