@@ -15,6 +15,7 @@ import { epochLayers, plotCompare, plotFormat, type CompareRun } from '../io/plo
 import { ACTIVATIONS, activationName } from '../nn/activations.js';
 import type { TrainEvent } from '../pipeline/train.js';
 import { integerList, nameList } from './args.js';
+import { onInterrupt } from './interrupt.js';
 import { addTrainFlags, formatAccuracy, trainJob, type TrainFlags } from './train.js';
 
 /** The article's cast: the ReLU family and the two saturating activations it cures. */
@@ -147,13 +148,7 @@ export function registerCompare(program: Command): void {
 
       const write = (line: string): void => { process.stdout.write(line + '\n'); };
       const json = flags.logFormat === 'json';
-      const stop = new AbortController();
-      const onSigint = (): void => {
-        if (stop.signal.aborted) process.exit(130);
-        process.stderr.write('quiver: interrupted, stopping after the current step (Ctrl-C again to quit now)\n');
-        stop.abort();
-      };
-      process.on('SIGINT', onSigint);
+      const stop = onInterrupt('step');
       const started = performance.now();
       const runs: CompareRun[] = [];
       const notes: TrainEvent[][] = [];
@@ -184,7 +179,7 @@ export function registerCompare(program: Command): void {
           if (json) write(JSON.stringify(compareEvent(run, own)));
         }
       } finally {
-        process.off('SIGINT', onSigint);
+        stop.release();
       }
       const seconds = (performance.now() - started) / 1000;
       if (json) {

@@ -13,6 +13,7 @@ import { ipcFormatOf, openBatchWriter, STDOUT } from '../io/predictions.js';
 import { Predictor } from '../pipeline/predict.js';
 import { openArrowFile } from '../pipeline/source.js';
 import { nameList } from './args.js';
+import { onInterrupt } from './interrupt.js';
 
 export interface PredictFlags {
   model: string;
@@ -66,19 +67,13 @@ export function registerPredict(program: Command): void {
     .option('--keep <cols>', 'input columns to carry over, comma-separated (default: all)', nameList('--keep'))
     .action(async (flags: PredictFlags) => {
       const start = performance.now();
-      const stop = new AbortController();
-      const onSigint = (): void => {
-        if (stop.signal.aborted) process.exit(130);
-        process.stderr.write('quiver: interrupted, stopping after the current batch (Ctrl-C again to quit now)\n');
-        stop.abort();
-      };
-      process.on('SIGINT', onSigint);
+      const stop = onInterrupt('batch');
       try {
         const { rows } = await predictJob(flags, stop.signal);
         const seconds = (performance.now() - start) / 1000;
         process.stderr.write(`wrote ${rows} rows to ${flags.out === STDOUT ? 'stdout' : flags.out} in ${seconds.toFixed(3)} s\n`);
       } finally {
-        process.off('SIGINT', onSigint);
+        stop.release();
       }
     });
 }

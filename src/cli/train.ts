@@ -27,6 +27,7 @@ import type { TrainingRows } from '../pipeline/rows.js';
 import { DEFAULT_SHUFFLE_BUFFER } from '../pipeline/streamRows.js';
 import { DEFAULT_MICRO_BATCH, historyOf, train as trainEvents, type EpochEvent, type History, type StepProgress, type TrainEvent } from '../pipeline/train.js';
 import type { TrainState } from '../pipeline/trainState.js';
+import { onInterrupt } from './interrupt.js';
 import { EpochProgress } from './progress.js';
 import { resumeFlags, storedFlags } from './resume.js';
 import { decimalIn, decimalList, integerAtLeast, integerList, nameList, oneOf } from './args.js';
@@ -288,19 +289,12 @@ export function registerTrain(program: Command): void {
       const given = new Set(Object.keys(flags).filter((k) => command.getOptionValueSource(k) === 'cli'));
       // Ctrl-C: finish the current step, save what was trained (and a checkpoint, with
       // --checkpoint-every), exit 130 (128 + SIGINT); a second Ctrl-C stops at once.
-      const stop = new AbortController();
-      const onSigint = (): void => {
-        if (stop.signal.aborted) process.exit(130);
-        bar?.clear();
-        process.stderr.write('quiver: interrupted, stopping after the current step (Ctrl-C again to quit now)\n');
-        stop.abort();
-      };
-      process.on('SIGINT', onSigint);
+      const stop = onInterrupt('step', () => bar?.clear());
       try {
         await trainJob(flags, onEvent, { signal: stop.signal, given, ...(bar && { onStep: (p: StepProgress) => bar.update(p) }) });
       } finally {
         bar?.clear();
-        process.off('SIGINT', onSigint);
+        stop.release();
       }
       if (stop.signal.aborted) process.exitCode = 130;
     });
